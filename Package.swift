@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// luminatectl takes no Swift package dependencies: only the toolchain and C system libraries
+// (libcurl for HTTP, libyaml for configuration and manifests), each wrapped in a system-library target.
+import PackageDescription
+
+let package = Package(
+    name: "luminatectl",
+    products: [
+        .executable(name: "luminatectl", targets: ["luminatectl"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            path: "Sources/CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "OpsKit",
+            dependencies: ["CCurl", "CYAML"],
+            path: "Sources/OpsKit"
+        ),
+        .executableTarget(
+            name: "luminatectl",
+            dependencies: ["OpsKit"],
+            path: "Sources/luminatectl"
+        ),
+        .target(
+            name: "OpsKitTestSupport",
+            dependencies: ["OpsKit"],
+            path: "Tests/OpsKitTestSupport"
+        ),
+        .testTarget(
+            name: "OpsKitTests",
+            dependencies: ["OpsKit", "OpsKitTestSupport"],
+            path: "Tests/OpsKitTests"
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["OpsKit", "OpsKitTestSupport"],
+            path: "Tests/IntegrationTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

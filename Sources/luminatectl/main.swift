@@ -1,0 +1,2 @@
+import OpsKit
+print("luminatectl")

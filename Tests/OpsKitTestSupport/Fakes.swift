@@ -6,6 +6,7 @@ import Synchronization
 /// silently: an unexpected call is a bug in the code under test or in the test.
 package struct UnexpectedCall: Error, CustomStringConvertible {
     package let description: String
+    package init(description: String) { self.description = description }
 }
 
 /// A `ProcessRunning` fake: a queue of expected argv with canned results, consumed in order.

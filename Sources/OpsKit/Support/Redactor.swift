@@ -39,7 +39,7 @@ package enum Redactor {
         }
     }
 
-    nonisolated(unsafe) private static let rules: [Rule] = [
+    private static let rules: [Rule] = [
         // scheme://user:password@host
         Rule(regex: try! NSRegularExpression(pattern: "([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\\s:]+:[^/@\\s]*@"),
              template: "$1\(mask)@"),
@@ -51,9 +51,9 @@ package enum Redactor {
         Rule(regex: try! NSRegularExpression(
             pattern: "(?i)\\b((?:x-clickhouse-key|authorization|proxy-authorization|x-api-key)\\s*:\\s*)[^\\r\\n]*"),
              template: "$1\(mask)"),
-        // YAML/JSON fields named like secrets
+        // JSON fields named like secrets ("password": "..."); prose mentioning a password is left alone.
         Rule(regex: try! NSRegularExpression(
-            pattern: "(?i)(\"?(?:password|token|secret)\"?\\s*:\\s*)\"?[^\\s\",}]+\"?"),
+            pattern: "(?i)(\"(?:password|token|secret|jwt_secret|api_key)\"\\s*:\\s*)\"(?:[^\"\\\\]|\\\\.)*\""),
              template: "$1\"\(mask)\""),
     ]
 }

@@ -1,0 +1,132 @@
+import Foundation
+
+/// `luminatectl config ...`: what luminatectl will use, and where each value came from.
+enum ConfigCommands {
+    static let group = Command(
+        "config",
+        abstract: "Show luminatectl's effective configuration.",
+        subcommands: [view]
+    )
+
+    static let view = Command(
+        "view",
+        abstract: "Show the effective configuration and the source of each value.",
+        discussion: """
+            Values come from flags, then LUMINATECTL_* environment variables, then the
+            configuration file's environment, then the operations guide's defaults. Secrets are
+            never shown: only where they are read from.
+            """,
+        examples: ["luminatectl config view --env staging", "luminatectl config view -o json"],
+        action: { invocation, context in
+            let configuration = try ConfigurationLoader(context: context).load(invocation.globals)
+            let rows = ConfigView.rows(configuration, environment: context.environment)
+            if invocation.json {
+                context.console.line(ConfigView.json(configuration, rows: rows).rendered(pretty: true))
+            } else {
+                context.console.write(ConfigView.text(configuration, rows: rows))
+            }
+            return .success
+        }
+    )
+}
+
+/// The rows `config view` prints.
+enum ConfigView {
+    struct Row {
+        var key: String
+        var value: JSONValue
+        var source: String
+    }
+
+    static func rows(_ c: Configuration, environment: [String: String]) -> [Row] {
+        func row(_ key: String, _ value: Sourced<String>?) -> Row {
+            Row(key: key, value: value.map { .string($0.value) } ?? .null, source: value?.source.description ?? "not set")
+        }
+        func policy(_ key: String, _ value: JSONValue) -> Row {
+            let source = c.policySources.first { key.hasSuffix($0.key) || key == "policy.\($0.key)" || key.hasPrefix("policy.\($0.key)") }
+            return Row(key: key, value: value, source: source.map { "file \($0.value)" } ?? "default")
+        }
+        var password = Row(key: "clickhouse.password", value: .null, source: "not set")
+        if let source = c.clickhousePassword {
+            var state = source.value.description
+            if case .environment(let name) = source.value {
+                state += environment[name].map { $0.isEmpty ? " (empty)" : " (set)" } ?? " (not set)"
+            } else if case .file(let path) = source.value {
+                state += FileManager.default.isReadableFile(atPath: path) ? " (readable)" : " (missing)"
+            }
+            password = Row(key: "clickhouse.password", value: .string(state), source: source.source.description)
+        }
+        let p = c.policy
+        var rows = [
+            row("environment", c.environmentName),
+            row("kubernetes.context", c.kubeContext),
+            row("kubernetes.namespace", c.namespace),
+            row("kubernetes.kubeconfig", c.kubeconfig),
+            row("clickhouse.url", c.clickhouseURL.map { Sourced(Redactor.redactURL($0.value), $0.source) }),
+            row("clickhouse.native", c.clickhouseNative),
+            row("clickhouse.user", c.clickhouseUser),
+            password,
+            row("clickhouse.cluster", c.clickhouseCluster),
+            row("clickhouse.database", c.clickhouseDatabase),
+            row("prometheus.url", c.prometheusURL.map { Sourced(Redactor.redactURL($0.value), $0.source) }),
+            row("tls.caFile", c.caFile),
+            Row(key: "tls.verify", value: .bool(!c.insecureSkipTLSVerify),
+                source: c.insecureSkipTLSVerify ? "flag --insecure-skip-tls-verify" : "default"),
+        ]
+        for (index, window) in p.maintenanceWindows.enumerated() {
+            rows.append(policy("policy.maintenanceWindows[\(index)]", .string("\(window.name): \(window.summary)")))
+        }
+        rows += [
+            policy("policy.rollback.errorRate.above", .number(p.rollback.errorRateAbove)),
+            policy("policy.rollback.errorRate.for", .string(DurationParser.format(p.rollback.errorRateFor))),
+            policy("policy.rollback.p95Latency.above", .string(DurationParser.format(p.rollback.p95LatencyAbove))),
+            policy("policy.rollback.p95Latency.for", .string(DurationParser.format(p.rollback.p95LatencyFor))),
+            policy("policy.scaling.storage", .number(p.scaling.storageAbove)),
+            policy("policy.scaling.cpu", .number(p.scaling.cpuAbove)),
+            policy("policy.scaling.memory", .number(p.scaling.memoryAbove)),
+            policy("policy.recovery.rpo", .string(DurationParser.format(p.recovery.rpo))),
+            policy("policy.recovery.rto", .string(DurationParser.format(p.recovery.rto))),
+            policy("policy.retention.metrics", p.retention.metrics.map { .string(DurationParser.format($0)) } ?? "forever"),
+            policy("policy.retention.backups", .string(
+                "hourly \(p.retention.hourlyBackups), daily \(p.retention.dailyBackups), weekly \(p.retention.weeklyBackups), monthly \(p.retention.monthlyBackups)")),
+            policy("policy.changeRequestRequired", .bool(p.changeRequestRequired)),
+        ]
+        return rows
+    }
+
+    static func text(_ c: Configuration, rows: [Row]) -> String {
+        var out = "Configuration file: \(c.file ?? "none (flags, environment and defaults only)")\n\n"
+        let keyWidth = rows.map(\.key.count).max() ?? 0
+        let shown = rows.map { row -> (String, String, String) in
+            let value: String = switch row.value {
+            case .null: "-"
+            case .string(let s): s
+            case .number(let n) where row.key.hasPrefix("policy.") && n <= 1: "\(formatPercent(n))"
+            default: row.value.rendered()
+            }
+            return (row.key, value, row.source)
+        }
+        let valueWidth = min(shown.map(\.1.count).max() ?? 0, 48)
+        out += "KEY".padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0)
+            + "VALUE".padding(toLength: valueWidth + 2, withPad: " ", startingAt: 0) + "SOURCE\n"
+        for (key, value, source) in shown {
+            let paddedValue = value.count >= valueWidth ? value + "  " : value.padding(toLength: valueWidth + 2, withPad: " ", startingAt: 0)
+            out += key.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + paddedValue + source + "\n"
+        }
+        return out
+    }
+
+    static func json(_ c: Configuration, rows: [Row]) -> JSONValue {
+        .object([
+            ("file", c.file.map { .string($0) } ?? .null),
+            ("environment", .string(c.environmentName.value)),
+            ("settings", .object(rows.map { ($0.key, .object([("value", $0.value), ("source", .string($0.source))])) })),
+        ])
+    }
+
+    /// 0.05 → `5%`, 0.725 → `72.5%`.
+    static func formatPercent(_ ratio: Double) -> String {
+        let percent = (ratio * 1000).rounded() / 10
+        return percent == percent.rounded() ? "\(Int(percent))%" : "\(percent)%"
+    }
+}

@@ -1,2 +1,4 @@
+import Foundation
 import OpsKit
-print("luminatectl")
+
+exit(LiveRuntime.main(Array(CommandLine.arguments.dropFirst())))

@@ -74,6 +74,8 @@ package final class FakeHTTPTransport: HTTPTransport {
     package struct Expectation: Sendable {
         let method: String
         let url: String
+        /// Match only the URL's beginning (for URLs carrying a random query id).
+        let prefix: Bool
         let respond: @Sendable (HTTPRequest) throws -> HTTPResponse
     }
 
@@ -86,7 +88,16 @@ package final class FakeHTTPTransport: HTTPTransport {
     }
 
     package func expect(_ method: String, _ url: String, respond: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse) {
-        state.withLock { $0.expected.append(Expectation(method: method, url: url, respond: respond)) }
+        state.withLock { $0.expected.append(Expectation(method: method, url: url, prefix: false, respond: respond)) }
+    }
+
+    /// Expects a request whose URL starts with `urlPrefix`.
+    package func expect(_ method: String, urlPrefix: String, status: Int = 200, body: String = "") {
+        state.withLock {
+            $0.expected.append(Expectation(method: method, url: urlPrefix, prefix: true) { _ in
+                HTTPResponse(status: status, body: Data(body.utf8))
+            })
+        }
     }
 
     package var received: [HTTPRequest] { state.withLock { $0.received } }
@@ -98,7 +109,7 @@ package final class FakeHTTPTransport: HTTPTransport {
             return $0.expected.isEmpty ? nil : $0.expected.removeFirst()
         }
         guard let next else { throw UnexpectedCall(description: "unexpected HTTP request: \(request.method) \(request.url)") }
-        guard next.method == request.method, next.url == request.url else {
+        guard next.method == request.method, next.prefix ? request.url.hasPrefix(next.url) : next.url == request.url else {
             throw UnexpectedCall(description: """
                 unexpected HTTP request:
                   expected: \(next.method) \(next.url)

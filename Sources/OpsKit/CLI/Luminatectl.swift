@@ -38,7 +38,14 @@ package enum Luminatectl {
             if globals.verbose {
                 let console = context.console
                 let log: @Sendable (String) -> Void = { console.diagnostic(Redactor.redact($0)) }
-                _ = log // TODO(wiring): LoggingProcessRunner / LoggingHTTPTransport
+                context.processes = LoggingProcessRunner(wrapping: context.processes, clock: context.clock, log: log)
+                context.http = LoggingHTTPTransport(context.http, clock: context.clock, log: log)
+                if let make = context.makeHTTP {
+                    let clock = context.clock
+                    context.makeHTTP = { caFile, insecure in
+                        LoggingHTTPTransport(make(caFile, insecure), clock: clock, log: log)
+                    }
+                }
             }
             if globals.insecureSkipTLSVerify {
                 context.console.warning("TLS certificate verification is off (--insecure-skip-tls-verify): anyone on the path can read and change this traffic")

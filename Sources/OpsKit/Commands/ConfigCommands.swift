@@ -5,7 +5,7 @@ enum ConfigCommands {
     static let group = Command(
         "config",
         abstract: "Show luminatectl's effective configuration.",
-        subcommands: [view]
+        subcommands: [view, ConfigCheck.command]
     )
 
     static let view = Command(
@@ -106,7 +106,7 @@ enum ConfigView {
             }
             return (row.key, value, row.source)
         }
-        let valueWidth = min(shown.map(\.1.count).max() ?? 0, 48)
+        let valueWidth = min(shown.map(\.1.count).max() ?? 0, 56)
         out += "KEY".padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0)
             + "VALUE".padding(toLength: valueWidth + 2, withPad: " ", startingAt: 0) + "SOURCE\n"
         for (key, value, source) in shown {

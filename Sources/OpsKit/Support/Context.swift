@@ -14,6 +14,9 @@ package struct Context: Sendable {
     package var workingDirectory: String
     /// Set by SIGINT/SIGTERM; long-running work polls it and stops cleanly.
     package var interrupt: Interrupt
+    /// Builds an HTTP transport with other TLS settings (a CA file, or verification off), once the
+    /// configuration says which. Nil keeps `http` for every endpoint (tests).
+    package var makeHTTP: (@Sendable (_ caFile: String?, _ insecureSkipTLSVerify: Bool) -> any HTTPTransport)?
 
     package init(
         processes: any ProcessRunning,
@@ -22,7 +25,8 @@ package struct Context: Sendable {
         console: Console,
         environment: [String: String],
         workingDirectory: String,
-        interrupt: Interrupt = Interrupt()
+        interrupt: Interrupt = Interrupt(),
+        makeHTTP: (@Sendable (_ caFile: String?, _ insecureSkipTLSVerify: Bool) -> any HTTPTransport)? = nil
     ) {
         self.processes = processes
         self.http = http
@@ -31,6 +35,13 @@ package struct Context: Sendable {
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.interrupt = interrupt
+        self.makeHTTP = makeHTTP
+    }
+
+    /// The transport to use with these TLS settings.
+    package func http(caFile: String?, insecureSkipTLSVerify: Bool) -> any HTTPTransport {
+        guard caFile != nil || insecureSkipTLSVerify, let makeHTTP else { return http }
+        return makeHTTP(caFile, insecureSkipTLSVerify)
     }
 
     /// Resolves `path` against the working directory unless it is absolute.

@@ -101,3 +101,18 @@ package func hostOf(url: String) -> String {
     if let port = components.port { return "\(host):\(port)" }
     return host
 }
+
+extension HTTPRequest: CustomStringConvertible, CustomReflectable {
+    /// Header values that carry credentials, masked wherever a request is printed or dumped.
+    static let credentialHeaders: Set<String> = ["x-clickhouse-key", "authorization", "proxy-authorization", "x-api-key", "cookie"]
+
+    package var description: String {
+        let shown = headers.map { header in
+            HTTPRequest.credentialHeaders.contains(header.name.lowercased())
+                ? "\(header.name): \(Redactor.mask)" : "\(header.name): \(Redactor.redact(header.value))"
+        }
+        return "\(requestLine) [\(shown.joined(separator: ", "))]" + (body.map { " (body \($0.count) B)" } ?? "")
+    }
+
+    package var customMirror: Mirror { Mirror(self, children: ["request": description]) }
+}

@@ -133,6 +133,8 @@ final class LuminatectlTests: XCTestCase {
             SUBCOMMANDS:
               view                    Show the effective configuration and the source of
                                       each value.
+              check                   Check that every configured endpoint answers, with the
+                                      configured credentials.
 
               See 'luminatectl help config <subcommand>' for detailed help.
 

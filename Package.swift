@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // luminatectl takes no Swift package dependencies: only the toolchain and C system libraries
-// (libcurl for HTTP, libyaml for configuration and manifests), each wrapped in a system-library target.
+// (libcurl for HTTP, libyaml for configuration and manifests, libcrypto for the journal's hash
+// chain), each wrapped in a system-library target.
 import PackageDescription
 
 let package = Package(
@@ -21,9 +22,15 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            path: "Sources/CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "OpsKit",
-            dependencies: ["CCurl", "CYAML"],
+            dependencies: ["CCurl", "CYAML", "CCrypto"],
             path: "Sources/OpsKit"
         ),
         .executableTarget(

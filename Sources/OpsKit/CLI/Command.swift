@@ -75,6 +75,9 @@ package struct Command: Sendable {
     package var outputFormats: [String]
     package var examples: [String]
     package var action: CommandAction?
+    /// For a mutating command: builds its plan. The CLI prints it under `--dry-run`, and otherwise
+    /// hands it to the `OperationRunner` (lock and journal); the command never runs it itself.
+    package var plan: PlanBuilder?
 
     package init(
         _ name: String,
@@ -85,7 +88,8 @@ package struct Command: Sendable {
         subcommands: [Command] = [],
         outputFormats: [String] = ["text", "json"],
         examples: [String] = [],
-        action: CommandAction? = nil
+        action: CommandAction? = nil,
+        plan: PlanBuilder? = nil
     ) {
         self.name = name
         self.abstract = abstract
@@ -96,7 +100,22 @@ package struct Command: Sendable {
         self.outputFormats = outputFormats
         self.examples = examples
         self.action = action
+        self.plan = plan
+        if plan != nil {
+            // Every mutating command can print its plan, wait for the lock and carry a reason.
+            self.options += Command.mutationOptions
+            self.action = { invocation, context in try MutationDriver.run(invocation, context: context, plan: plan!) }
+        }
     }
+
+    package var isMutating: Bool { plan != nil }
+
+    static let mutationOptions = [
+        OptionSpec("dry-run", help: "Print the plan (every kubectl call, SQL statement and query) and change nothing."),
+        OptionSpec("wait-lock", .value(placeholder: "duration"),
+                   help: "When another operation holds the lock, wait up to this long for it (default: fail at once)."),
+        OptionSpec("reason", .value(placeholder: "text"), help: "Why, recorded in the journal (required for emergency changes)."),
+    ]
 
     package func subcommand(named name: String) -> Command? {
         subcommands.first { $0.name == name }

@@ -9,6 +9,8 @@ package struct ExitCode: RawRepresentable, Sendable, Equatable, CustomStringConv
     package static let failure = ExitCode(rawValue: 1)
     /// The command line or the configuration is wrong (EX_USAGE); nothing was done.
     package static let usage = ExitCode(rawValue: 64)
+    /// Another operation holds the operations lock (EX_TEMPFAIL); nothing was done.
+    package static let lockHeld = ExitCode(rawValue: 75)
     /// Interrupted by Ctrl-C (128 + SIGINT), after cleaning up.
     package static let interrupted = ExitCode(rawValue: 130)
 

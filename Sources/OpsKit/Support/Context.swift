@@ -17,6 +17,9 @@ package struct Context: Sendable {
     /// Builds an HTTP transport with other TLS settings (a CA file, or verification off), once the
     /// configuration says which. Nil keeps `http` for every endpoint (tests).
     package var makeHTTP: (@Sendable (_ caFile: String?, _ insecureSkipTLSVerify: Bool) -> any HTTPTransport)?
+    /// Builds the journal and the lock of an environment for mutating operations (live: the
+    /// JSON Lines journal and the Lease; tests: in-memory ones).
+    package var makeOperations: (@Sendable (Configuration, Context) throws -> OperationServices)?
 
     package init(
         processes: any ProcessRunning,
@@ -26,7 +29,8 @@ package struct Context: Sendable {
         environment: [String: String],
         workingDirectory: String,
         interrupt: Interrupt = Interrupt(),
-        makeHTTP: (@Sendable (_ caFile: String?, _ insecureSkipTLSVerify: Bool) -> any HTTPTransport)? = nil
+        makeHTTP: (@Sendable (_ caFile: String?, _ insecureSkipTLSVerify: Bool) -> any HTTPTransport)? = nil,
+        makeOperations: (@Sendable (Configuration, Context) throws -> OperationServices)? = nil
     ) {
         self.processes = processes
         self.http = http
@@ -36,6 +40,7 @@ package struct Context: Sendable {
         self.workingDirectory = workingDirectory
         self.interrupt = interrupt
         self.makeHTTP = makeHTTP
+        self.makeOperations = makeOperations
     }
 
     /// The transport to use with these TLS settings.

@@ -1,0 +1,64 @@
+import Foundation
+
+/// Who holds the operations lock, and for what. Written into the Lease (or the lock file) so a
+/// refused operator sees who to talk to.
+package struct LockHolder: Sendable, Equatable, CustomStringConvertible {
+    package var actor: Actor
+    package var operationID: String
+    package var operation: String
+    package var environment: String
+    package var since: Date
+
+    package init(actor: Actor, operationID: String, operation: String, environment: String, since: Date) {
+        self.actor = actor
+        self.operationID = operationID
+        self.operation = operation
+        self.environment = environment
+        self.since = since
+    }
+
+    package var description: String {
+        "\(actor) (\(operation), operation \(operationID)) since \(ISO8601DateFormatter().string(from: since))"
+    }
+}
+
+/// The lock is held by someone else (and did not come free within `--wait-lock`). Exit 75
+/// (EX_TEMPFAIL): nothing was done, try again later.
+package struct LockHeldError: OperatorError, Equatable {
+    package var holder: LockHolder?
+    /// Where the lock lives: `Lease luminate/luminatectl-lock`, a lock file path.
+    package var lock: String
+    package var waited: Double
+
+    package init(holder: LockHolder?, lock: String, waited: Double) {
+        self.holder = holder
+        self.lock = lock
+        self.waited = waited
+    }
+
+    package var description: String {
+        let who = holder.map { "held by \($0)" } ?? "held"
+        return "the operations lock (\(lock)) is \(who)" + (waited > 0 ? "; waited \(formatSeconds(waited))" : "")
+    }
+
+    package var hint: String? {
+        "wait for it with --wait-lock 30m, or see who holds it with 'luminatectl lock status'"
+    }
+
+    package var exitCode: ExitCode { .lockHeld }
+}
+
+/// A lock taken; released exactly once, on success, failure or interruption.
+package protocol HeldLock: Sendable {
+    /// Where the lock lives, for the journal's evidence.
+    var name: String { get }
+    func release() throws
+}
+
+/// The one lock all mutating operations take, so that a deploy cannot run during a restore and
+/// two backups cannot overlap.
+package protocol OperationLock: Sendable {
+    /// Takes the lock for `holder`, waiting up to `wait` seconds while someone else holds it;
+    /// throws `LockHeldError` if it did not come free, or another error if it could not be checked.
+    func acquire(_ holder: LockHolder, wait: Double, interrupt: Interrupt) throws -> any HeldLock
+}

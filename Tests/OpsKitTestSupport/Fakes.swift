@@ -93,11 +93,12 @@ package final class FakeHTTPTransport: HTTPTransport {
 
     /// Expects a request whose URL starts with `urlPrefix`.
     package func expect(_ method: String, urlPrefix: String, status: Int = 200, body: String = "") {
-        state.withLock {
-            $0.expected.append(Expectation(method: method, url: urlPrefix, prefix: true) { _ in
-                HTTPResponse(status: status, body: Data(body.utf8))
-            })
-        }
+        expect(method, urlPrefix: urlPrefix) { _ in HTTPResponse(status: status, body: Data(body.utf8)) }
+    }
+
+    /// Expects a request whose URL starts with `urlPrefix`; `respond` computes the answer.
+    package func expect(_ method: String, urlPrefix: String, respond: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse) {
+        state.withLock { $0.expected.append(Expectation(method: method, url: urlPrefix, prefix: true, respond: respond)) }
     }
 
     package var received: [HTTPRequest] { state.withLock { $0.received } }

@@ -10,10 +10,11 @@ let package = Package(
         .executable(name: "luminatectl", targets: ["luminatectl"]),
     ],
     targets: [
+        // libcurl's headers; the library itself is opened on the first request (see shim.h), so
+        // no pkgConfig here: its `-lcurl` would load libcurl's thirty dependencies at every start.
         .systemLibrary(
             name: "CCurl",
             path: "Sources/CCurl",
-            pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(

@@ -65,7 +65,7 @@ package final class CurlTransport: StreamingHTTPTransport {
     }
 
     deinit {
-        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
+        for handle in idle.withLock({ $0 }) { luminate_curl_easy_cleanup(handle.pointer) }
     }
 
     package func send(_ request: HTTPRequest, interrupt: Interrupt) throws -> HTTPResponse {
@@ -90,7 +90,14 @@ package final class CurlTransport: StreamingHTTPTransport {
     ) throws -> HTTPResponse {
         let host = hostOf(url: request.url)
         if interrupt.isSet { throw HTTPTransportError.interrupted(host: host) }
-        let initCode = CurlTransport.globalInit
+        let initCode: CURLcode
+        switch CurlTransport.globalInit {
+        case .success(let code): initCode = code
+        case .failure(let missing):
+            throw HTTPTransportError.transport(
+                host: host, curlCode: Int(CURLE_FAILED_INIT.rawValue),
+                message: "libcurl could not be loaded (\(missing.reason)); install it with apt-get install libcurl4")
+        }
         guard initCode == CURLE_OK else {
             throw HTTPTransportError.transport(
                 host: host, curlCode: Int(initCode.rawValue),
@@ -101,9 +108,9 @@ package final class CurlTransport: StreamingHTTPTransport {
         let curl = handle.pointer
 
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { luminate_curl_slist_free_all(headerList) }
         for line in try headerLines(request, host: host) {
-            guard let appended = curl_slist_append(headerList, line) else {
+            guard let appended = luminate_curl_slist_append(headerList, line) else {
                 throw HTTPTransportError.transport(
                     host: host, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "cannot build request headers")
             }
@@ -164,7 +171,7 @@ package final class CurlTransport: StreamingHTTPTransport {
         let code: CURLcode = try withExtendedLifetime(transfer) {
             try withBody(request) { body in
                 try configureMethod(request.method.uppercased(), body: body, options)
-                return curl_easy_perform(curl)
+                return luminate_curl_easy_perform(curl)
             }
         }
 
@@ -260,7 +267,7 @@ package final class CurlTransport: StreamingHTTPTransport {
 
     private func checkOut(host: String) throws -> EasyHandle {
         if let handle = idle.withLock({ $0.popLast() }) { return handle }
-        guard let pointer = curl_easy_init() else {
+        guard let pointer = luminate_curl_easy_init() else {
             throw HTTPTransportError.transport(
                 host: host, curlCode: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
         }
@@ -269,21 +276,27 @@ package final class CurlTransport: StreamingHTTPTransport {
 
     private func checkIn(_ handle: EasyHandle) {
         // Reset drops every option (and our callbacks' userdata) but keeps live connections.
-        curl_easy_reset(handle.pointer)
+        luminate_curl_easy_reset(handle.pointer)
         let kept = idle.withLock { idle -> Bool in
             guard idle.count < maxIdleHandles else { return false }
             idle.append(handle)
             return true
         }
-        if !kept { curl_easy_cleanup(handle.pointer) }
+        if !kept { luminate_curl_easy_cleanup(handle.pointer) }
     }
 
     /// `curl_global_init` is not safe to race with other curl calls; a static is initialised once,
     /// on first use, under Swift's own once-lock.
-    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
+    /// libcurl itself is bound on first use too (see shim.h): nil when it loaded, else why not.
+    private static let globalInit: Result<CURLcode, HTTPLibraryMissing> = {
+        if let error = luminate_curl_load() {
+            return .failure(HTTPLibraryMissing(reason: String(cString: error)))
+        }
+        return .success(luminate_curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32)))
+    }()
 
     private static func describe(_ code: CURLcode) -> String {
-        String(cString: curl_easy_strerror(code))
+        String(cString: luminate_curl_easy_strerror(code))
     }
 
     /// Whole milliseconds for curl; zero or less means "no limit" to curl, so it stays at least 1.
@@ -309,7 +322,7 @@ private struct OptionSetter {
         guard code == CURLE_OK else {
             throw HTTPTransportError.transport(
                 host: host, curlCode: Int(code.rawValue),
-                message: "libcurl refused the \(what) option: \(String(cString: curl_easy_strerror(code)))")
+                message: "libcurl refused the \(what) option: \(String(cString: luminate_curl_easy_strerror(code)))")
         }
     }
 
@@ -408,4 +421,9 @@ private final class Transfer {
         if interrupt.isSet { interrupted = true }
         return interrupted
     }
+}
+
+/// libcurl.so.4 could not be opened when the first request was made.
+struct HTTPLibraryMissing: Error {
+    var reason: String
 }

@@ -11,6 +11,8 @@ package enum CommandTable {
             """,
         subcommands: [
             ConfigCommands.group,
+            JournalCommands.group,
+            LockCommands.group,
             VersionCommand.command,
             helpCommand,
         ]

@@ -23,6 +23,11 @@ package enum LiveRuntime {
             interrupt: interrupt,
             makeHTTP: { caFile, insecure in
                 CurlTransport(caFile: caFile, insecureSkipTLSVerify: insecure, userAgent: "luminatectl/\(luminatectlVersion)")
+            },
+            makeOperations: { configuration, context in
+                // The journal first: an unwritable journal stops the command before the lock is taken.
+                let journal = try LiveOperations.journal(configuration: configuration, context: context)
+                return OperationServices(journal: journal, lock: try LiveOperations.lock(configuration: configuration, context: context))
             })
         return Luminatectl.run(argv, context: context).rawValue
     }

@@ -319,8 +319,13 @@ package struct ClickHouseHTTP: Sendable {
         var killer = self
         killer.interrupt = Interrupt()
         killer.killsAbandonedQueries = false
-        let plan = try killer.plan("KILL QUERY WHERE query_id = \(literal: queryID) SYNC" as SQLFragment, format: "JSON",
-                                   options: .init(timeout: timeout))
+        let planned = try killer.plan("KILL QUERY WHERE query_id = \(literal: queryID) SYNC" as SQLFragment, format: "JSON",
+                                      options: .init(timeout: timeout))
+        // A kill answers at once or not at all: no grace beyond its limit, or a server that
+        // stopped answering would hold the operator twice as long.
+        var request = planned.request
+        request.timeout = timeout
+        let plan = ClickHouseHTTPPlan(queryID: planned.queryID, sql: planned.sql, user: planned.user, request: request)
         let response = try killer.send(plan)
         return try ClickHouseKilledQuery.decode(response.body, host: host, queryID: plan.queryID)
     }
@@ -429,7 +434,7 @@ package struct ClickHouseHTTP: Sendable {
     /// Best effort: true when the server confirmed the query is no longer running.
     private func stop(_ queryID: String?) -> Bool {
         guard let queryID, killsAbandonedQueries else { return false }
-        return (try? kill(queryID: queryID)) != nil
+        return (try? kill(queryID: queryID, timeout: 3)) != nil
     }
 
     private func failure(_ response: HTTPResponse, _ plan: ClickHouseHTTPPlan) -> ClickHouseError {

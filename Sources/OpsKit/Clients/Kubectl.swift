@@ -294,6 +294,18 @@ package struct Kubectl: Sendable {
         try runObjects(createPlan(manifest: manifest, dryRun: dryRun))
     }
 
+    /// `replace -f - -o json`: a PUT of the whole object. A manifest carrying
+    /// `metadata.resourceVersion` is refused (a `conflict` error) when the object changed since
+    /// that version was read: optimistic concurrency, as leases and read-modify-write need.
+    package func replacePlan(manifest: Data) -> KubectlPlan {
+        plan("replace", ["replace", "-f", "-", "-o", "json"], stdin: manifest)
+    }
+
+    /// Replaces the manifest's objects; returns them as the server stored them.
+    package func replace(manifest: Data) throws -> [KubeObject] {
+        try runObjects(replacePlan(manifest: manifest))
+    }
+
     /// `diff -f -`: exit 0 is no change, 1 is changes, anything else an error.
     package func diffPlan(manifest: Data, serverSide: Bool = false) -> KubectlPlan {
         var arguments = ["diff", "-f", "-"]

@@ -72,6 +72,9 @@ enum ConfigView {
             row("tls.caFile", c.caFile),
             Row(key: "tls.verify", value: .bool(!c.insecureSkipTLSVerify),
                 source: c.insecureSkipTLSVerify ? "flag --insecure-skip-tls-verify" : "default"),
+            row("journal.path", c.journalPath),
+            Row(key: "journal.mirror", value: .string(c.journalMirror.map { "\($0.value)" } ?? "off"),
+                source: c.journalMirror?.source.description ?? "default"),
         ]
         for (index, window) in p.maintenanceWindows.enumerated() {
             rows.append(policy("policy.maintenanceWindows[\(index)]", .string("\(window.name): \(window.summary)")))

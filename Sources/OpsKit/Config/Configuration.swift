@@ -19,6 +19,9 @@ package struct Configuration: Sendable, Equatable {
     package var insecureSkipTLSVerify: Bool
     package var policy: Policy
     package var policySources: [String: SourceMark]
+    /// The journal file (nil when neither XDG_STATE_HOME nor HOME says where) and its mirror.
+    package var journalPath: Sourced<String>? = nil
+    package var journalMirror: Sourced<JournalMirrorSettings>? = nil
 
     /// Reads the password from its source. Registered with the `Redactor` so it can never be
     /// printed afterwards, wherever it would appear.
@@ -155,7 +158,9 @@ package struct ConfigurationLoader {
             caFile: pick(globals.caFile, "ca-file", "LUMINATECTL_CA_FILE", settings.caFile),
             insecureSkipTLSVerify: globals.insecureSkipTLSVerify,
             policy: settings.policy,
-            policySources: settings.policySources)
+            policySources: settings.policySources,
+            journalPath: journalPath(environment: name.value, settings: settings),
+            journalMirror: settings.journalMirror)
         try validate(configuration)
         return configuration
     }

@@ -70,7 +70,9 @@ package struct Actor: Sendable, Equatable, CustomStringConvertible {
 
     /// The actor of this process, from the environment.
     package static func current(environment: [String: String]) -> Actor {
-        let user = environment["USER"] ?? environment["LOGNAME"] ?? String(cString: getlogin() ?? strdup("unknown"))
+        // USER is unset under cron, CI runners and `docker exec`: the account name is the truth.
+        let account = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        let user = environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["LOGNAME"] ?? account ?? "uid-\(geteuid())"
         var name = [CChar](repeating: 0, count: 256)
         let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown-host"
         var ci: String?

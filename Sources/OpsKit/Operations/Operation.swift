@@ -12,12 +12,16 @@ package struct OperationSpec: Sendable, Equatable {
     package var inputs: JSONValue
     /// Why, for emergency changes outside a window or without a change request.
     package var reason: String?
+    /// False only for operations on the lock itself (`lock release`), which must run while
+    /// another operation holds it; the runner then journals them without taking the lock.
+    package var takesLock: Bool
 
-    package init(kind: String, targets: [String], inputs: JSONValue = .object([]), reason: String? = nil) {
+    package init(kind: String, targets: [String], inputs: JSONValue = .object([]), reason: String? = nil, takesLock: Bool = true) {
         self.kind = kind
         self.targets = targets
         self.inputs = inputs
         self.reason = reason
+        self.takesLock = takesLock
     }
 }
 

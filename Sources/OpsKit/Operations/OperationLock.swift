@@ -26,19 +26,23 @@ package struct LockHolder: Sendable, Equatable, CustomStringConvertible {
 /// (EX_TEMPFAIL): nothing was done, try again later.
 package struct LockHeldError: OperatorError, Equatable {
     package var holder: LockHolder?
-    /// Where the lock lives: `Lease luminate/luminatectl-lock`, a lock file path.
+    /// Where the lock lives: `Lease luminate/luminatectl`, `lock file /home/alice/.local/state/...`.
     package var lock: String
     package var waited: Double
+    /// More about the holding: `maintenance hold until 2026-11-29T04:00:00Z: schema migration`.
+    package var detail: String?
 
-    package init(holder: LockHolder?, lock: String, waited: Double) {
+    package init(holder: LockHolder?, lock: String, waited: Double, detail: String? = nil) {
         self.holder = holder
         self.lock = lock
         self.waited = waited
+        self.detail = detail
     }
 
     package var description: String {
         let who = holder.map { "held by \($0)" } ?? "held"
-        return "the operations lock (\(lock)) is \(who)" + (waited > 0 ? "; waited \(formatSeconds(waited))" : "")
+        return "the operations lock (\(lock)) is \(who)" + (detail.map { "; \($0)" } ?? "")
+            + (waited > 0 ? "; waited \(formatSeconds(waited))" : "")
     }
 
     package var hint: String? {
@@ -52,7 +56,23 @@ package struct LockHeldError: OperatorError, Equatable {
 package protocol HeldLock: Sendable {
     /// Where the lock lives, for the journal's evidence.
     var name: String { get }
+    /// Why the lock is no longer ours while the operation still runs (taken over after renewals
+    /// failed, broken with `lock release --force`), or nil while it holds. Sessions check it
+    /// before every step.
+    var lostReason: String? { get }
+    /// Keeps the lock after this process ends, for `seconds`, without renewal (a maintenance
+    /// hold); `release()` then leaves it. Throws when this kind of lock cannot outlive its process.
+    func keep(for seconds: Double, reason: String) throws
+    /// Idempotent and quick: the runner calls it on every path, Ctrl-C included.
     func release() throws
+}
+
+extension HeldLock {
+    package var lostReason: String? { nil }
+
+    package func keep(for seconds: Double, reason: String) throws {
+        throw LockCannotBeKept(lock: name)
+    }
 }
 
 /// The one lock all mutating operations take, so that a deploy cannot run during a restore and

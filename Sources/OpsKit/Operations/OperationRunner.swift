@@ -39,7 +39,7 @@ package struct OperationRunner: Sendable {
                                 environment: configuration.environmentName.value, since: context.clock.now())
         let held: any HeldLock
         do {
-            held = try lock.acquire(holder, wait: wait, interrupt: context.interrupt)
+            held = spec.takesLock ? try lock.acquire(holder, wait: wait, interrupt: context.interrupt) : LockNotTaken()
         } catch {
             // A refused operation is part of the audit trail too; if even that cannot be
             // written, the lock error is what the operator needs to see.
@@ -71,7 +71,8 @@ package struct OperationRunner: Sendable {
         try journal.append(started)
 
         let session = OperationSession(
-            id: id, spec: spec, context: context, configuration: configuration, template: template, journal: journal)
+            id: id, spec: spec, context: context, configuration: configuration, template: template, journal: journal,
+            lock: held)
         do {
             let code = try plan.execute(in: session)
             var finished = template
@@ -103,4 +104,10 @@ package struct OperationRunner: Sendable {
             throw error
         }
     }
+}
+
+/// What an operation on the lock itself (`spec.takesLock == false`) holds: nothing.
+private struct LockNotTaken: HeldLock {
+    var name: String { "none: this operation works on the lock itself" }
+    func release() {}
 }

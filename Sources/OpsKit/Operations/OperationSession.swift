@@ -12,17 +12,20 @@ package final class OperationSession: Sendable {
     /// The base of every journal event of this operation.
     private let template: JournalEvent
     private let journal: any OperationJournal
+    /// The operations lock this operation holds (nil in tests that build a session alone).
+    package let lock: (any HeldLock)?
     private let pendingEvidence = Mutex<[(String, JSONValue)]>([])
     private let completed = Mutex<[String]>([])
 
     init(id: String, spec: OperationSpec, context: Context, configuration: Configuration,
-         template: JournalEvent, journal: any OperationJournal) {
+         template: JournalEvent, journal: any OperationJournal, lock: (any HeldLock)? = nil) {
         self.id = id
         self.spec = spec
         self.context = context
         self.configuration = configuration
         self.template = template
         self.journal = journal
+        self.lock = lock
     }
 
     /// Adds evidence (a query result, a threshold, a measurement) to the next journal record.
@@ -31,11 +34,14 @@ package final class OperationSession: Sendable {
     }
 
     /// Runs one named step and journals it: `step` on success, and the runner journals the
-    /// failure. Stops before starting when Ctrl-C was pressed.
+    /// failure. Stops before starting when Ctrl-C was pressed, or when the lock was lost.
     @discardableResult
     package func step<T>(_ name: String, _ body: () throws -> T) throws -> T {
         if let signal = context.interrupt.signal {
             throw OperationInterrupted(signal: signal, step: name)
+        }
+        if let lock, let lost = lock.lostReason {
+            throw LockLostError(lock: lock.name, reason: lost, step: name)
         }
         let start = context.clock.now()
         let value = try body()

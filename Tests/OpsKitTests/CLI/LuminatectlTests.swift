@@ -85,6 +85,8 @@ final class LuminatectlTests: XCTestCase {
 
             SUBCOMMANDS:
               config                  Show luminatectl's effective configuration.
+              journal                 Read and check the journal of operations.
+              lock                    See, hold and release the operations lock.
               version                 Show the version of luminatectl.
               help                    Show help for a command.
 

@@ -240,7 +240,7 @@ final class ClickHouseHTTPTests: XCTestCase {
             interrupt.raise(SIGINT)
             throw HTTPTransportError.interrupted(host: "127.0.0.1:8123")
         }
-        fake.expect("POST", queryURL("q2", timeout: 10)) { request in
+        fake.expect("POST", queryURL("q2", timeout: 3)) { request in
             XCTAssertEqual(String(decoding: request.body!, as: UTF8.self), "KILL QUERY WHERE query_id = 'luminatectl-q1' SYNC\nFORMAT JSON")
             XCTAssertEqual(request.header("X-ClickHouse-Key"), "s3cr3t-Pass&x=1")
             return HTTPResponse(status: 200, body: Data(Self.killBody.utf8))
@@ -257,7 +257,7 @@ final class ClickHouseHTTPTests: XCTestCase {
     func testTimeoutKillsAndAFailedKillIsReported() {
         let fake = FakeHTTPTransport()
         fake.expect("POST", queryURL("q1", json: false)) { _ in throw HTTPTransportError.timedOut(host: "127.0.0.1:8123", seconds: 35) }
-        fake.expect("POST", queryURL("q2", timeout: 10)) { _ in throw HTTPTransportError.timedOut(host: "127.0.0.1:8123", seconds: 15) }
+        fake.expect("POST", queryURL("q2", timeout: 3)) { _ in throw HTTPTransportError.timedOut(host: "127.0.0.1:8123", seconds: 15) }
         XCTAssertThrowsError(try client(fake).execute("OPTIMIZE TABLE luminate.events FINAL")) { error in
             XCTAssertEqual(error as? ClickHouseError, .timedOut(host: "127.0.0.1:8123", queryID: "luminatectl-q1", seconds: 35, killed: false))
         }

@@ -147,7 +147,7 @@ final class ConfigurationTests: XCTestCase {
     func testUnknownKeySuggestsTheRightOne() throws {
         let path = try write("c.yaml", "environments:\n  staging:\n    clickhuose: {}\n")
         XCTAssertThrowsError(try load({ var g = GlobalOptions(); g.configFile = path; return g }())) { error in
-            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, tls, policy")
+            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, tls, policy, journal")
         }
     }
 
@@ -209,6 +209,8 @@ final class ConfigurationTests: XCTestCase {
             prometheus.url                    https://prom.staging.example                        file \(file):13:12
             tls.caFile                        -                                                   not set
             tls.verify                        true                                                default
+            journal.path                      -                                                   not set
+            journal.mirror                    off                                                 default
             policy.maintenanceWindows[0]      weekly: every saturday 02:00-04:00 UTC              default
             policy.maintenanceWindows[1]      monthly: first sunday of the month 02:00-06:00 UTC  default
             policy.rollback.errorRate.above   2%                                                  file \(file):16:28

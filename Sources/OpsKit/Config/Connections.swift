@@ -28,19 +28,28 @@ package struct Connections: Sendable {
     }
 
     package func clickhouse() throws -> ClickHouseHTTP {
+        ClickHouseHTTP(endpoint: try clickhouseEndpoint(), transport: http, interrupt: context.interrupt)
+    }
+
+    /// The environment's ClickHouse HTTP endpoint with its credentials; `timeout` and
+    /// `connectTimeout` for callers that must not wait long (the journal mirror).
+    package func clickhouseEndpoint(connectTimeout: Double = 5, timeout: Double = 30) throws -> ClickHouseEndpoint {
         guard let url = configuration.clickhouseURL else {
             throw ValidationError(
                 "no ClickHouse endpoint is configured for environment '\(configuration.environmentName.value)'",
                 hint: "pass --clickhouse-url, set LUMINATECTL_CLICKHOUSE_URL, or set clickhouse.url in the configuration")
         }
-        let endpoint = ClickHouseEndpoint(
+        return ClickHouseEndpoint(
             url: url.value,
             user: configuration.clickhouseUser.value,
             password: try configuration.clickhousePasswordValue(environment: context.environment),
             passwordSource: configuration.clickhousePassword?.value.description,
-            database: configuration.clickhouseDatabase.value)
-        return ClickHouseHTTP(endpoint: endpoint, transport: http, interrupt: context.interrupt)
+            database: configuration.clickhouseDatabase.value,
+            connectTimeout: connectTimeout, timeout: timeout)
     }
+
+    /// The transport with the environment's TLS settings, for clients built here or elsewhere.
+    package var transport: any HTTPTransport { http }
 
     package func clickhouseNative() throws -> ClickHouseNative {
         guard let address = configuration.clickhouseNative else {

@@ -28,19 +28,17 @@ package enum LiveOperations {
     /// operation must still be sent, and short timeouts, because it runs between steps.
     package static func journalMirror(configuration: Configuration, context: Context) throws -> JournalMirror? {
         guard let settings = configuration.journalMirror else { return nil }
-        guard let url = configuration.clickhouseURL else {
+        guard configuration.clickhouseURL != nil else {
             throw ValidationError(
                 "journal.mirror is set for environment '\(configuration.environmentName.value)' (\(settings.source)) but no ClickHouse endpoint is configured",
                 hint: "set clickhouse.url, --clickhouse-url or LUMINATECTL_CLICKHOUSE_URL, or remove journal.mirror")
         }
-        let endpoint = ClickHouseEndpoint(
-            url: url.value,
-            user: configuration.clickhouseUser.value,
-            password: try configuration.clickhousePasswordValue(environment: context.environment),
-            passwordSource: configuration.clickhousePassword?.value.description,
-            connectTimeout: 3, timeout: 10)
-        let transport = context.http(caFile: configuration.caFile?.value, insecureSkipTLSVerify: configuration.insecureSkipTLSVerify)
-        let client = ClickHouseHTTP(endpoint: endpoint, transport: transport, interrupt: Interrupt())
+        // The mirror's database is its own (journal.mirror.database), so the endpoint's default
+        // database is left out; short timeouts because it runs between steps.
+        let connections = Connections(configuration: configuration, context: context)
+        var endpoint = try connections.clickhouseEndpoint(connectTimeout: 3, timeout: 10)
+        endpoint.database = nil
+        let client = ClickHouseHTTP(endpoint: endpoint, transport: connections.transport, interrupt: Interrupt())
         return JournalMirror(client: client, database: settings.value.database, table: settings.value.table)
     }
 }

@@ -18,6 +18,8 @@ package struct EnvironmentSettings: Sendable, Equatable {
     package var policy = Policy()
     /// Which policy fields the file set, for `config view` sources.
     package var policySources: [String: SourceMark] = [:]
+    /// `checklist:` (attestations, waivers, manifests, runbooks, thresholds).
+    package var checklist = ChecklistConfig()
     /// `journal.path` and `journal.mirror` (off unless given).
     package var journalPath: Sourced<String>?
     package var journalMirror: Sourced<JournalMirrorSettings>?
@@ -76,7 +78,7 @@ package struct ConfigFile: Sendable, Equatable {
             throw ConfigError(mark: node.mark, keyPath: path, message: "environment names are lowercase letters, digits and '-'")
         }
         var env = EnvironmentSettings(name: name)
-        let fields = try reader.mapping(node, path, keys: ["kubernetes", "clickhouse", "prometheus", "tls", "policy", "journal"])
+        let fields = try reader.mapping(node, path, keys: ["kubernetes", "clickhouse", "prometheus", "tls", "policy", "checklist", "journal"])
 
         if let node = fields["kubernetes"] {
             let p = "\(path).kubernetes"
@@ -114,6 +116,9 @@ package struct ConfigFile: Sendable, Equatable {
         if name == "production" { env.policy.changeRequestRequired = true }
         if let node = fields["policy"] {
             try parsePolicy(node, "\(path).policy", reader, into: &env)
+        }
+        if let node = fields["checklist"] {
+            env.checklist = try ChecklistConfig.parse(node, "\(path).checklist", reader)
         }
         if let node = fields["journal"] {
             try parseJournal(node, "\(path).journal", reader, into: &env)

@@ -19,6 +19,8 @@ package struct Configuration: Sendable, Equatable {
     package var insecureSkipTLSVerify: Bool
     package var policy: Policy
     package var policySources: [String: SourceMark]
+    /// `checklist:` of the selected environment.
+    package var checklist = ChecklistConfig()
     /// The journal file (nil when neither XDG_STATE_HOME nor HOME says where) and its mirror.
     package var journalPath: Sourced<String>? = nil
     package var journalMirror: Sourced<JournalMirrorSettings>? = nil
@@ -159,6 +161,7 @@ package struct ConfigurationLoader {
             insecureSkipTLSVerify: globals.insecureSkipTLSVerify,
             policy: settings.policy,
             policySources: settings.policySources,
+            checklist: settings.checklist,
             journalPath: journalPath(environment: name.value, settings: settings),
             journalMirror: settings.journalMirror)
         try validate(configuration)

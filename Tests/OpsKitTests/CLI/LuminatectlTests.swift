@@ -84,6 +84,7 @@ final class LuminatectlTests: XCTestCase {
               -h, --help              Show help information.
 
             SUBCOMMANDS:
+              checklist               Check production readiness (the guide's checklist).
               config                  Show luminatectl's effective configuration.
               journal                 Read and check the journal of operations.
               lock                    See, hold and release the operations lock.

@@ -147,7 +147,7 @@ final class ConfigurationTests: XCTestCase {
     func testUnknownKeySuggestsTheRightOne() throws {
         let path = try write("c.yaml", "environments:\n  staging:\n    clickhuose: {}\n")
         XCTAssertThrowsError(try load({ var g = GlobalOptions(); g.configFile = path; return g }())) { error in
-            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, tls, policy, journal")
+            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, tls, policy, checklist, journal")
         }
     }
 

@@ -25,6 +25,14 @@ package struct EnvironmentSettings: Sendable, Equatable {
     package var journalMirror: Sourced<JournalMirrorSettings>?
 
     package init(name: String) { self.name = name }
+
+    /// An environment named production with nothing configured: the guide's defaults, and deploys
+    /// require a change request.
+    package static var productionDefault: EnvironmentSettings {
+        var settings = EnvironmentSettings(name: "production")
+        settings.policy.changeRequestRequired = true
+        return settings
+    }
 }
 
 /// A parsed configuration file.

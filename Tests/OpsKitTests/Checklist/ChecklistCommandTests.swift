@@ -98,7 +98,10 @@ final class ChecklistCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try "waivers:\n  - {id: OPS-4, reason: change process being agreed, owner: o@example.com, ticket: EX-7, expires: 2026-12-15}\n"
             .write(toFile: directory + "/w.yaml", atomically: true, encoding: .utf8)
-        let argv = ["checklist", "run", "--only", "OPS-4", "--attestations", "attestations.example.yaml"]
+        // A production environment that does not yet require change requests: OPS-4 fails.
+        try "environments:\n  production:\n    policy: {changeRequestRequired: false}\n"
+            .write(toFile: directory + "/c.yaml", atomically: true, encoding: .utf8)
+        let argv = ["--config", directory + "/c.yaml", "checklist", "run", "--only", "OPS-4", "--attestations", "attestations.example.yaml"]
         let (waived, output) = run(argv + ["--waivers", directory + "/w.yaml"])
         XCTAssertEqual(waived, .success, output.stdout)
         XCTAssertTrue(output.stdout.contains("WAIVED  OPS-4"), output.stdout)
@@ -164,4 +167,38 @@ final class ChecklistCommandTests: XCTestCase {
         XCTAssertEqual(document.rootElement()?.elements(forName: "testsuite").count, 6)
     }
     #endif
+}
+
+/// OPS-4 judges the production environment's change policy, whichever environment a run is for.
+final class ChangeManagementCheckTests: XCTestCase {
+    func ops4(_ config: String?, env: String? = nil) throws -> (outcome: String?, evidence: [String]) {
+        let directory = NSTemporaryDirectory() + "luminatectl-ops4-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var argv = ["checklist", "run", "--only", "OPS-4", "-o", "json"]
+        if let config {
+            try config.write(toFile: directory + "/c.yaml", atomically: true, encoding: .utf8)
+            argv = ["--config", directory + "/c.yaml"] + argv
+        }
+        if let env { argv = ["--env", env] + argv }
+        let output = CapturedOutput()
+        _ = Luminatectl.run(argv, context: .fake(output: output, workingDirectory: directory))
+        let check = try JSONValue.parse(Data(output.stdout.utf8))["checks"]?[0]
+        let evidence = (check?["parts"]?.array ?? []).flatMap { $0["evidence"]?.array ?? [] }.compactMap(\.string)
+        return (check?["parts"]?.array?.first { $0["mode"] == "config" }?["outcome"]?.string, evidence)
+    }
+
+    func testWithoutConfigurationTheBuiltInProductionDefaultHolds() throws {
+        let (outcome, evidence) = try ops4(nil)
+        XCTAssertEqual(outcome, "pass")
+        XCTAssertTrue(evidence.contains { $0.contains("built-in default for an environment named production") }, "\(evidence)")
+    }
+
+    func testAnotherEnvironmentsRunReadsTheConfiguredProductionEnvironment() throws {
+        let config = "environments:\n  staging: {}\n  production:\n    policy: {changeRequestRequired: false}\n"
+        let (outcome, evidence) = try ops4(config, env: "staging")
+        XCTAssertEqual(outcome, "fail")
+        XCTAssertTrue(evidence.contains { $0.contains("this run is for environment staging") }, "\(evidence)")
+        XCTAssertEqual(try ops4(config.replacingOccurrences(of: "false", with: "true"), env: "staging").outcome, "pass")
+    }
 }

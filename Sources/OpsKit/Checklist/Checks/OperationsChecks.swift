@@ -41,8 +41,8 @@ enum OperationsChecks {
         explanation: CheckExplanation(
             what: "Production changes go through change management: every deploy names an approved change request.",
             why: "Changes cause most incidents; a change request makes each one reviewed, scheduled in a maintenance window, and traceable afterwards.",
-            how: "Config: the environment's policy.changeRequestRequired is true (the default for an environment named production), so luminatectl refuses a deploy without --change-request. Attest: the change process itself (approvals, windows) is in place.",
-            fix: "Set policy.changeRequestRequired: true for the environment in luminatectl.yaml, and attest OPS-4 with a link to the change process."),
+            how: "Config: the production environment's policy.changeRequestRequired is true (the default for an environment named production; a run for another environment reads the configuration's production environment), so luminatectl refuses a deploy without --change-request. Attest: the change process itself (approvals, windows) is in place.",
+            fix: "Set policy.changeRequestRequired: true for the production environment in luminatectl.yaml, and attest OPS-4 with a link to the change process."),
         configRule: { scope in changeRequests(scope.settings) },
         attestation: AttestationRule("production changes are approved through the change management process"))
 
@@ -105,12 +105,24 @@ enum OperationsChecks {
     }
 
     static func changeRequests(_ settings: ChecklistSettings) -> Finding {
-        let source = settings.policySources["changeRequestRequired"].map { "file \($0)" }
-            ?? (settings.environment == "production" ? "default for production" : "default")
-        let evidence = ["policy.changeRequestRequired: \(settings.policy.changeRequestRequired) (\(source))"]
-        if settings.policy.changeRequestRequired {
-            return Finding(.config, .pass, "deploys to \(settings.environment) require a change-request ID", evidence: evidence)
+        let required: Bool
+        var evidence: [String]
+        if let production = settings.production {
+            required = production.changeRequestRequired
+            evidence = ["production: policy.changeRequestRequired: \(required) (\(production.source))"]
+            if settings.environment != "production" {
+                evidence.append("the checklist judges the production environment's change policy; this run is for environment \(settings.environment)")
+            }
+        } else {
+            let source = settings.policySources["changeRequestRequired"].map { "file \($0)" }
+                ?? (settings.environment == "production" ? "default for production" : "default")
+            required = settings.policy.changeRequestRequired
+            evidence = ["policy.changeRequestRequired: \(required) (\(source))"]
         }
-        return Finding(.config, .fail, "deploys to \(settings.environment) do not require a change-request ID", evidence: evidence)
+        let environment = settings.production == nil ? settings.environment : "production"
+        if required {
+            return Finding(.config, .pass, "deploys to \(environment) require a change-request ID", evidence: evidence)
+        }
+        return Finding(.config, .fail, "deploys to \(environment) do not require a change-request ID", evidence: evidence)
     }
 }

@@ -50,7 +50,7 @@ struct ChecklistRun {
         }
 
         let config = configuration.checklist
-        let settings = ChecklistSettings(
+        var base = ChecklistSettings(
             environment: configuration.environmentName.value,
             namespace: configuration.namespace.value,
             clickhouseCluster: configuration.clickhouseCluster.value,
@@ -63,6 +63,8 @@ struct ChecklistRun {
             repositoryRoot: request.repositoryRoot,
             incidentProcess: request.incidentProcess,
             display: display)
+        base.production = try productionPolicy()
+        let settings = base
         let scope = StaticScope(settings: settings, manifests: manifests, runbooks: runbooks, tools: ToolBox(context: context))
 
         var liveScope: (@Sendable (Interrupt) -> LiveScope)?
@@ -90,6 +92,25 @@ struct ChecklistRun {
             environment: settings.environment, generatedAt: started, staticMode: loaded != nil, liveMode: request.live,
             strict: request.strict, waiversUsed: request.useWaivers, manifestSources: loaded?.sources ?? [],
             results: results, wallSeconds: clock.now().timeIntervalSince(started))
+    }
+
+    /// OPS-4 asks whether *production* deploys need a change request, whichever environment this
+    /// run is for: this run's policy when it is production, else the configuration file's
+    /// `production` environment, else the built-in default for an environment of that name.
+    private func productionPolicy() throws -> ProductionPolicy {
+        if configuration.environmentName.value == "production" {
+            let source = configuration.policySources["changeRequestRequired"].map { "file \($0)" } ?? "default for production"
+            return ProductionPolicy(changeRequestRequired: configuration.policy.changeRequestRequired, source: source)
+        }
+        if let path = configuration.file,
+           let production = try ConfigurationLoader(context: context).readFile(at: path).environment(named: "production") {
+            let source = production.policySources["changeRequestRequired"].map { "file \($0)" }
+                ?? "environment production in \(path), default for production"
+            return ProductionPolicy(changeRequestRequired: production.policy.changeRequestRequired, source: source)
+        }
+        return ProductionPolicy(
+            changeRequestRequired: EnvironmentSettings.productionDefault.policy.changeRequestRequired,
+            source: "built-in default for an environment named production (none is configured)")
     }
 
     private func read(_ path: String) throws -> Data {

@@ -20,6 +20,9 @@ package struct ChecklistSettings: Sendable {
     package var incidentProcess: String?
     /// Turns absolute paths into what evidence shows (relative to the working directory).
     package var display: @Sendable (String) -> String
+    /// The production environment's change policy, which OPS-4 judges whatever environment the
+    /// run is for (the checklist is about production readiness): nil means this run's own.
+    package var production: ProductionPolicy?
 
     package init(
         environment: String, namespace: String, clickhouseCluster: String = "luminate", policy: Policy = Policy(),
@@ -39,6 +42,19 @@ package struct ChecklistSettings: Sendable {
         self.repositoryRoot = repositoryRoot
         self.incidentProcess = incidentProcess
         self.display = display
+    }
+}
+
+/// The policy of the environment named `production`, and where it comes from.
+package struct ProductionPolicy: Sendable {
+    package var changeRequestRequired: Bool
+    /// `file luminatectl.yaml:12:7`, `environment production in luminatectl.yaml (default for production)`,
+    /// or the built-in default when no production environment is configured.
+    package var source: String
+
+    package init(changeRequestRequired: Bool, source: String) {
+        self.changeRequestRequired = changeRequestRequired
+        self.source = source
     }
 }
 

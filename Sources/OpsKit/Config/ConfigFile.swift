@@ -44,15 +44,9 @@ package struct ConfigFile: Sendable, Equatable {
     /// Parses `data` read from `path`. `isPrivate` says whether the file is readable by its owner
     /// only, which a literal password requires.
     package static func parse(_ data: Data, path: String, isPrivate: Bool) throws -> ConfigFile {
-        let root: YAMLNode?
-        do {
-            root = try YAML.parse(data, file: path)
-        } catch let error as YAMLSyntaxError {
-            throw ConfigError(mark: error.mark, keyPath: nil, message: "malformed YAML: \(error.message)")
-        }
-        var file = ConfigFile(path: path, defaultEnvironment: nil, environments: [])
-        guard let root else { return file }
         let reader = ConfigReader()
+        var file = ConfigFile(path: path, defaultEnvironment: nil, environments: [])
+        guard let root = try reader.document(data, path: path) else { return file }
         let top = try reader.mapping(root, "", keys: ["defaultEnvironment", "environments"])
         if let node = top["defaultEnvironment"] {
             file.defaultEnvironment = try reader.string(node, "defaultEnvironment")

@@ -3,6 +3,16 @@ import Foundation
 /// Typed reading of YAML nodes with errors that name file:line:column and the key path, and
 /// refuse unknown keys: a misspelt `rpo` must not silently fall back to a default.
 struct ConfigReader {
+    /// Parses a single-document YAML file, turning a syntax error into a `ConfigError` at its
+    /// file:line:column. Nil for an empty file.
+    func document(_ data: Data, path: String) throws -> YAMLNode? {
+        do {
+            return try YAML.parse(data, file: path)
+        } catch let error as YAMLSyntaxError {
+            throw ConfigError(mark: error.mark, keyPath: nil, message: "malformed YAML: \(error.message)")
+        }
+    }
+
     func mapping(_ node: YAMLNode, _ path: String, keys allowed: [String]) throws -> [String: YAMLNode] {
         guard let entries = node.mappingEntries else {
             throw ConfigError(mark: node.mark, keyPath: path, message: "expected a mapping, found \(node.kindName)")

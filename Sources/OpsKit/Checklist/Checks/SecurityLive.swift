@@ -28,15 +28,24 @@ enum SecurityLive {
         return unique
     }
 
-    static func jwtSecretExists(_ scope: LiveScope) throws -> Finding {
+    /// Each JWT Secret reference with its object name and the Secret as the cluster has it (nil:
+    /// not found). Values are read only to list keys and owners; they are never shown.
+    static func jwtSecrets(_ scope: LiveScope) throws -> [(reference: SecretReference, name: String, secret: KubeObject?)] {
         let kubectl = scope.kubectl()
-        var parts: [Finding] = []
-        for reference in try jwtReferences(scope) {
+        return try jwtReferences(scope).map { reference in
             let name = "Secret/\(scope.namespace)/\(reference.secret)"
-            let secret: KubeObject
             do {
-                secret = try kubectl.get("secret", reference.secret)
+                return (reference, name, try kubectl.get("secret", reference.secret))
             } catch let error as KubectlError where error.reason == .notFound {
+                return (reference, name, nil)
+            }
+        }
+    }
+
+    static func jwtSecretExists(_ scope: LiveScope) throws -> Finding {
+        var parts: [Finding] = []
+        for (reference, name, found) in try jwtSecrets(scope) {
+            guard let secret = found else {
                 parts.append(Finding(.live, .fail, "the JWT Secret \(reference.secret) does not exist", evidence: ["\(name): not found (read by \(reference.via))"]))
                 continue
             }
@@ -52,15 +61,10 @@ enum SecurityLive {
     }
 
     static func jwtSecretOwner(_ scope: LiveScope) throws -> Finding {
-        let kubectl = scope.kubectl()
         let kinds = scope.settings.secretKinds
         var parts: [Finding] = []
-        for reference in try jwtReferences(scope) {
-            let name = "Secret/\(scope.namespace)/\(reference.secret)"
-            let secret: KubeObject
-            do {
-                secret = try kubectl.get("secret", reference.secret)
-            } catch let error as KubectlError where error.reason == .notFound {
+        for (reference, name, found) in try jwtSecrets(scope) {
+            guard let secret = found else {
                 parts.append(Finding(.live, .fail, "the JWT Secret \(reference.secret) does not exist", evidence: ["\(name): not found"]))
                 continue
             }

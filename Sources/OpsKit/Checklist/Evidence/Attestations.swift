@@ -43,12 +43,7 @@ package struct AttestationFile: Sendable {
     /// ID is an error, so a typo cannot leave an item unattested without anyone noticing).
     package static func parse(_ data: Data, path: String, attestable: [String], allIDs: [String]) throws -> AttestationFile {
         let reader = ConfigReader()
-        let root: YAMLNode?
-        do {
-            root = try YAML.parse(data, file: path)
-        } catch let error as YAMLSyntaxError {
-            throw ConfigError(mark: error.mark, keyPath: nil, message: "malformed YAML: \(error.message)")
-        }
+        let root = try reader.document(data, path: path)
         guard let root else { return AttestationFile(path: path, entries: []) }
         let top = try reader.mapping(root, "", keys: ["attestations"])
         guard let list = top["attestations"] else { return AttestationFile(path: path, entries: []) }

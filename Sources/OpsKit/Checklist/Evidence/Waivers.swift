@@ -53,12 +53,7 @@ package struct WaiverFile: Sendable {
 
     package static func parse(_ data: Data, path: String, allIDs: [String]) throws -> WaiverFile {
         let reader = ConfigReader()
-        let root: YAMLNode?
-        do {
-            root = try YAML.parse(data, file: path)
-        } catch let error as YAMLSyntaxError {
-            throw ConfigError(mark: error.mark, keyPath: nil, message: "malformed YAML: \(error.message)")
-        }
+        let root = try reader.document(data, path: path)
         guard let root else { return WaiverFile(path: path, entries: []) }
         let top = try reader.mapping(root, "", keys: ["waivers"])
         guard let list = top["waivers"] else { return WaiverFile(path: path, entries: []) }

@@ -4,10 +4,6 @@ import XCTest
 /// Runs the built `luminatectl` binary, as an operator would, against the sandbox that the test
 /// command brought up, and checks stdout, stderr and the exit code.
 final class CLIIntegrationTests: XCTestCase {
-    struct SandboxMissing: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// The luminatectl binary built next to this test bundle.
     var binary: String {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -16,12 +12,7 @@ final class CLIIntegrationTests: XCTestCase {
     }
 
     func sandboxEnvironment() throws -> [String: String] {
-        let environment = ProcessInfo.processInfo.environment
-        for name in ["LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE", "LUMINATECTL_PROMETHEUS_URL", "KUBECONFIG"]
-        where environment[name]?.isEmpty ?? true {
-            throw SandboxMissing(description: "\(name) is not set: run the tests through scripts/test, or eval \"$(scripts/sandbox env)\" first")
-        }
-        return environment
+        try Sandbox.require(["LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE", "LUMINATECTL_PROMETHEUS_URL", "KUBECONFIG"])
     }
 
     func luminatectl(_ arguments: [String], environment: [String: String?] = [:]) throws -> ProcessResult {

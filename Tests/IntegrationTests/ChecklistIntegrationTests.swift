@@ -29,8 +29,8 @@ final class ChecklistIntegrationTests: XCTestCase {
 
     override func setUp() {
         environment = ProcessInfo.processInfo.environment
-        for name in Self.required where environment[name]?.isEmpty ?? true {
-            XCTFail("\(name) is not set: run the tests through scripts/test, or eval \"$(scripts/sandbox env)\" first")
+        for name in Sandbox.missing(Self.required) {
+            XCTFail(Sandbox.missingMessage(name))
             return
         }
         do {

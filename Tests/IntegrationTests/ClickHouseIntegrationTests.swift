@@ -26,14 +26,12 @@ private struct ClickHouseSandbox: Sendable {
         let environment = ProcessInfo.processInfo.environment
         func required(_ name: String) throws -> String {
             guard let value = environment[name], !value.isEmpty else {
-                throw Missing(description: "\(name) is not set: run scripts/sandbox up first, then eval \"$(scripts/sandbox env)\" before swift test")
+                throw Missing(description: Sandbox.missingMessage(name))
             }
             return value
         }
         let passwordFile = try required("LUMINATECTL_CLICKHOUSE_PASSWORD_FILE")
-        guard let passwordData = FileManager.default.contents(atPath: passwordFile) else {
-            throw Missing(description: "cannot read \(passwordFile): is the sandbox still up? run scripts/sandbox up")
-        }
+        let password = try Sandbox.password(fromFile: passwordFile)
         let native = try ClickHouseNativeEndpoint.parseAddress(try required("LUMINATECTL_CLICKHOUSE_NATIVE"))
         let jsonPath = try required("LUMINATECTL_SANDBOX_JSON")
         guard let data = FileManager.default.contents(atPath: jsonPath),
@@ -44,7 +42,6 @@ private struct ClickHouseSandbox: Sendable {
         else { throw Missing(description: "\(jsonPath) is not a sandbox.json with clickhouse nodes and seed facts") }
         let users = clickhouse["users"] as? [String: Any]
         let reader = users?["reader"] as? [String: Any]
-        let password = String(decoding: passwordData, as: UTF8.self).trimmingCharacters(in: .newlines)
         Redactor.register(secret: password)
         return ClickHouseSandbox(
             url: try required("LUMINATECTL_CLICKHOUSE_URL"), user: try required("LUMINATECTL_CLICKHOUSE_USER"),

@@ -25,11 +25,7 @@ final class FaultToleranceIntegrationTests: XCTestCase {
     var namespace = ""
 
     override func setUpWithError() throws {
-        let environment = ProcessInfo.processInfo.environment
-        for name in ["KUBECONFIG", "LUMINATECTL_KUBE_EMULATOR_URL", "LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_PROMETHEUS_URL"]
-        where environment[name]?.isEmpty ?? true {
-            throw SandboxMissing(name: name)
-        }
+        let environment = try Sandbox.require(["KUBECONFIG", "LUMINATECTL_KUBE_EMULATOR_URL", "LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_PROMETHEUS_URL"])
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("luminatectl-faults-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         namespace = environment["LUMINATECTL_NAMESPACE"] ?? "luminate"
@@ -37,11 +33,6 @@ final class FaultToleranceIntegrationTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    struct SandboxMissing: Error, CustomStringConvertible {
-        var name: String
-        var description: String { "\(name) is not set: run the tests through scripts/test, or eval \"$(scripts/sandbox env)\" first" }
     }
 
     /// Runs `luminatectl fault-test` with live seams; `environment` overrides the process's.

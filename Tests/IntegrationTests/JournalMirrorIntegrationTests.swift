@@ -9,10 +9,6 @@ import OpsKitTestSupport
 /// land in the file and in the table, a dead mirror costs only a warning, and `journal sync`
 /// fills the table in afterwards. Each test uses its own database, dropped at the end.
 final class JournalMirrorIntegrationTests: XCTestCase {
-    struct SandboxMissing: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// A plan of two steps that records evidence.
     struct Plan: OperationPlan {
         var spec: OperationSpec { OperationSpec(kind: "it-test", targets: ["thing/one"], inputs: ["size": 3]) }
@@ -32,17 +28,9 @@ final class JournalMirrorIntegrationTests: XCTestCase {
     var clickhouse: ClickHouseHTTP!
 
     override func setUpWithError() throws {
-        let environment = ProcessInfo.processInfo.environment
-        for name in ["LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_USER", "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"]
-        where environment[name]?.isEmpty ?? true {
-            throw SandboxMissing(description: "\(name) is not set: run the tests through scripts/test, or scripts/sandbox up and eval \"$(scripts/sandbox env)\" first")
-        }
+        let environment = try Sandbox.require(["LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_USER", "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"])
         url = environment["LUMINATECTL_CLICKHOUSE_URL"]!
-        let passwordFile = environment["LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"]!
-        guard let data = FileManager.default.contents(atPath: passwordFile) else {
-            throw SandboxMissing(description: "cannot read \(passwordFile): is the sandbox still up? run scripts/sandbox up")
-        }
-        let password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        let password = try Sandbox.password(fromFile: environment["LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"]!)
         Redactor.register(secret: password)
         clickhouse = ClickHouseHTTP(endpoint: ClickHouseEndpoint(url: url, user: environment["LUMINATECTL_CLICKHOUSE_USER"]!, password: password),
                                     transport: CurlTransport(), interrupt: Interrupt())

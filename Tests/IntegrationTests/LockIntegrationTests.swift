@@ -11,10 +11,6 @@ import OpsKitTestSupport
 /// `eval "$(scripts/sandbox env)"` (scripts/test sets them); fails, saying so, without them. Each
 /// test works in a namespace of its own, and injects faults only under that namespace's path.
 final class LockIntegrationTests: XCTestCase {
-    struct SandboxMissing: Error, CustomStringConvertible {
-        var description: String
-    }
-
     var environment: [String: String] = [:]
     var emulatorURL = ""
     var namespace = ""
@@ -23,10 +19,7 @@ final class LockIntegrationTests: XCTestCase {
     let output = CapturedOutput()
 
     override func setUpWithError() throws {
-        let process = ProcessInfo.processInfo.environment
-        for name in ["KUBECONFIG", "LUMINATECTL_KUBE_EMULATOR_URL", "LUMINATECTL_NAMESPACE"] where process[name]?.isEmpty ?? true {
-            throw SandboxMissing(description: "\(name) is not set: run the tests through scripts/test, or eval \"$(scripts/sandbox env)\" first")
-        }
+        let process = try Sandbox.require(["KUBECONFIG", "LUMINATECTL_KUBE_EMULATOR_URL", "LUMINATECTL_NAMESPACE"])
         emulatorURL = process["LUMINATECTL_KUBE_EMULATOR_URL"]!
         namespace = "lock-" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         directory = NSTemporaryDirectory() + "luminatectl-lock-it-\(UUID().uuidString)"

@@ -74,7 +74,8 @@ package struct Actor: Sendable, Equatable, CustomStringConvertible {
         let account = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
         let user = environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["LOGNAME"] ?? account ?? "uid-\(geteuid())"
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? String(cString: name) : "unknown-host"
+        let host = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         var ci: String?
         if environment["GITHUB_ACTIONS"] == "true" {
             let repository = environment["GITHUB_REPOSITORY"] ?? "?"

@@ -225,7 +225,7 @@ func fakeTools(_ names: [String]) throws -> String {
     let directory = NSTemporaryDirectory() + "luminatectl-tools-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     for name in names {
-        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("#!/bin/sh\nexit 99\n".utf8), attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: Data("#!/bin/sh\nexit 99\n".utf8), attributes: [.posixPermissions: 0o755])
     }
     return directory
 }

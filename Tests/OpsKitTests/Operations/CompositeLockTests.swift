@@ -105,7 +105,7 @@ final class CompositeLockTests: XCTestCase {
 
         // kubectl's default kubeconfig counts: every other command would reach that cluster.
         try FileManager.default.createDirectory(atPath: directory + "/home/.kube", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: directory + "/home/.kube/config", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/home/.kube/config", contents: Data())
         let home = try environmentLock(["HOME": directory + "/home"])
         XCTAssertEqual(home.kubernetes, "kubectl's default kubeconfig ~/.kube/config")
         XCTAssertEqual(home.file.path, directory + "/home/.local/state/luminatectl/locks/default.lock")

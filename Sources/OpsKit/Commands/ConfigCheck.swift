@@ -64,8 +64,10 @@ enum ConfigCheck {
                 let clickhouse = try connections.clickhouse()
                 try clickhouse.ping()
                 let version = try clickhouse.version()
+                guard let cluster = c.clickhouseCluster.value else {
+                    return "version \(version), a single server (no cluster configured)"
+                }
                 struct Hosts: Decodable { var hosts: FlexibleUInt64 }
-                let cluster = c.clickhouseCluster.value
                 let rows = try clickhouse.query(
                     "SELECT count() AS hosts FROM system.clusters WHERE cluster = \(literal: cluster)", as: Hosts.self)
                 let hosts = rows.first?.hosts.value ?? 0

@@ -28,8 +28,13 @@ final class CLIIntegrationTests: XCTestCase {
         let json = try JSONValue.parse(result.stdout)
         XCTAssertEqual(json["ok"], .bool(true))
         let endpoints = json["endpoints"]?.array ?? []
-        XCTAssertEqual(endpoints.compactMap { $0["endpoint"]?.string }, ["kubernetes", "clickhouse-http", "clickhouse-native", "prometheus"])
-        XCTAssertEqual(endpoints.compactMap { $0["status"]?.string }, ["ok", "ok", "ok", "ok"])
+        XCTAssertEqual(endpoints.compactMap { $0["endpoint"]?.string },
+                       ["kubernetes", "clickhouse-http", "clickhouse-native", "prometheus", "pushgateway", "backup-store"])
+        XCTAssertEqual(endpoints.prefix(4).compactMap { $0["status"]?.string }, ["ok", "ok", "ok", "ok"])
+        // The sandbox's Pushgateway, when its environment names one; the S3 store is reported as
+        // configured (skipped) until luminatectl has an S3 client.
+        XCTAssertEqual(endpoints[4]["status"], .string(Sandbox.missing(["LUMINATECTL_PUSHGATEWAY_URL"]).isEmpty ? "ok" : "skipped"))
+        XCTAssertEqual(endpoints[5]["status"], "skipped")
         XCTAssertEqual(endpoints[1]["detail"], .string("version 18.16.1, cluster luminate has 4 hosts"))
     }
 

@@ -194,6 +194,11 @@ final class ClickHouseIntegrationTests: XCTestCase {
         let version = try http().version()
         XCTAssertEqual(version, ClickHouseVersion(18, 16, 1))
         XCTAssertFalse(version.supportsTTL || version.supportsBackupRestore || version.supportsExceptionCodeHeader)
+        XCTAssertFalse(version.supportsSystemBackups || version.supportsSystemDisks || version.supportsSystemDetachedParts)
+        // What the gates keep luminatectl from asking: these tables are not there (code 60).
+        for table in ["system.backups", "system.disks", "system.detached_parts"] {
+            assertError(try http().execute("SELECT count() FROM \(table)")) { XCTAssertEqual($0.code, 60, table) }
+        }
     }
 
     func testClusterHasFourHosts() throws {

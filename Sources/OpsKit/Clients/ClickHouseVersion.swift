@@ -84,7 +84,30 @@ package struct ClickHouseVersion: Sendable, Hashable, Comparable, CustomStringCo
     /// always has to be parsed from the body as a fallback.
     package static let exceptionCodeHeader = ClickHouseVersion(20, 3)
 
+    /// `system.backups` with every column luminatectl reads: `id`, `name`, `status`, `error`,
+    /// `num_files`, `total_size`, `start_time`, `end_time`. The table came with BACKUP itself
+    /// (with an `internal` column and no times); ClickHouse PR #39503 (release 22.8,
+    /// docs/changelogs/v22.8.1.2097-lts.md) reworked it into id/name/status/error with
+    /// `num_files`, `uncompressed_size`, `compressed_size`, `start_time`, `end_time`; PR #45800
+    /// (release 23.2, docs/changelogs/v23.2.1.2537-stable.md) split the counters into `num_files`
+    /// / `total_size` (BACKUP) and `files_read` / `bytes_read` (RESTORE). So 23.2 is the gate: a
+    /// 22.8 server has BACKUP but no `total_size`. 18.16 has no such table (code 60).
+    package static let systemBackups = ClickHouseVersion(23, 2)
+
+    /// `system.disks`: added with multi-disk ("tiered") storage, ClickHouse PRs #4918 and #6489,
+    /// release 19.15 (19.15.2.2, 2019-10-01; docs/en/whats-new/changelog/2019.md). 18.16 has a
+    /// single data path and no such table, so the free space there comes from the node itself.
+    package static let systemDisks = ClickHouseVersion(19, 15)
+
+    /// `system.detached_parts`: ClickHouse PR #5353, release 19.8 (19.8.3.8, 2019-06-11;
+    /// docs/en/whats-new/changelog/2019.md). On 18.16 detached parts are only directories under
+    /// `<path>/data/<db>/<table>/detached/`, visible on the node's file system.
+    package static let systemDetachedParts = ClickHouseVersion(19, 8)
+
     package var supportsBackupRestore: Bool { self >= Self.backupRestore }
+    package var supportsSystemBackups: Bool { self >= Self.systemBackups }
+    package var supportsSystemDisks: Bool { self >= Self.systemDisks }
+    package var supportsSystemDetachedParts: Bool { self >= Self.systemDetachedParts }
     package var supportsTTL: Bool { self >= Self.ttl }
     package var supportsExceptionCodeHeader: Bool { self >= Self.exceptionCodeHeader }
 }

@@ -1,6 +1,14 @@
 import Foundation
 import Synchronization
 
+/// The seam through which `config check` reaches an S3 backup store, so the check can be tested
+/// with a fake and the S3 client plugged in where it is built (`ConfigCheck.s3Probe`).
+package protocol S3Probe: Sendable {
+    /// One cheap authenticated request against `store` (listing its prefix, say): returns the
+    /// detail `config check` shows, or throws an `OperatorError` naming the bucket and the fix.
+    func probe(_ store: S3StoreTarget, connections: Connections) throws -> String
+}
+
 /// `luminatectl config check`: reaches every endpoint of the environment, concurrently, and says
 /// what answered. The first thing to run against a new environment, and at 3 a.m. the quickest way
 /// to tell "the cluster is down" from "my credentials are wrong".
@@ -11,13 +19,15 @@ enum ConfigCheck {
         discussion: """
             Runs, concurrently: kubectl against the Kubernetes API (server version, namespace),
             ClickHouse over HTTP (ping, login, version, the cluster's hosts), ClickHouse's native
-            protocol through clickhouse-client, and Prometheus (ready). An endpoint that is not
-            configured is skipped, and says how to configure it. Exit 1 when any check failed.
+            protocol through clickhouse-client, Prometheus (ready), the Pushgateway (ready,
+            version) and the backup store (a directory that must exist and be writable, or an S3
+            bucket). An endpoint that is not configured is skipped, and says how to configure it.
+            Exit 1 when any check failed.
             """,
         examples: ["luminatectl config check --env staging", "luminatectl config check -o json"],
         action: { invocation, context in
             let configuration = try ConfigurationLoader(context: context).load(invocation.globals)
-            let results = run(Connections(configuration: configuration, context: context))
+            let results = run(Connections(configuration: configuration, context: context), s3Probe: s3Probe)
             if invocation.json {
                 context.console.line(json(results).rendered(pretty: true))
             } else {
@@ -46,7 +56,11 @@ enum ConfigCheck {
         var probe: @Sendable () throws -> String
     }
 
-    static func run(_ connections: Connections) -> [Result] {
+    /// How `config check` reaches an S3 backup store; nil until the S3 client provides one, and
+    /// the row then reports the store as configured without reaching it.
+    static let s3Probe: (any S3Probe)? = nil
+
+    static func run(_ connections: Connections, s3Probe: (any S3Probe)? = nil) -> [Result] {
         let c = connections.configuration
         let probes = [
             Probe(endpoint: "kubernetes", target: {
@@ -64,8 +78,10 @@ enum ConfigCheck {
                 let clickhouse = try connections.clickhouse()
                 try clickhouse.ping()
                 let version = try clickhouse.version()
+                guard let cluster = c.clickhouseCluster.value else {
+                    return "version \(version), a single server (no cluster configured)"
+                }
                 struct Hosts: Decodable { var hosts: FlexibleUInt64 }
-                let cluster = c.clickhouseCluster.value
                 let rows = try clickhouse.query(
                     "SELECT count() AS hosts FROM system.clusters WHERE cluster = \(literal: cluster)", as: Hosts.self)
                 let hosts = rows.first?.hosts.value ?? 0
@@ -92,6 +108,31 @@ enum ConfigCheck {
                 }
                 return "ready"
             }),
+            Probe(endpoint: "pushgateway", target: {
+                c.pushgatewayURL.map { Redactor.redactURL($0.value) } ?? "not configured"
+            }, probe: {
+                guard c.pushgatewayURL != nil else { throw Skip(hint: "set LUMINATECTL_PUSHGATEWAY_URL or pushgateway.url") }
+                let pushgateway = try connections.pushgateway()
+                guard try pushgateway.ready() else {
+                    throw CheckFailure(message: "answers but is not ready (/-/ready)",
+                                       hint: "the Pushgateway is starting (loading its persistence file); retry shortly")
+                }
+                // Pushgateways before 1.0 have no /api/v1: ready is all they can tell.
+                let version = try? pushgateway.status().version
+                return version.map { "ready, version \($0)" } ?? "ready"
+            }),
+            Probe(endpoint: "backup-store", target: {
+                switch c.backup.store {
+                case nil: "not configured"
+                case .path(let directory): "path \(directory.value)"
+                case .s3(let s3): "s3://\(s3.bucket.value)/\(s3.prefix.value) at \(Redactor.redactURL(s3.endpoint.value)) (\(s3.region.value))"
+                }
+            }, probe: {
+                guard c.backup.store != nil else {
+                    throw Skip(hint: "set backup.store.s3 or backup.store.path (LUMINATECTL_S3_* or LUMINATECTL_BACKUP_PATH)")
+                }
+                return try backupStore(connections, s3Probe: s3Probe)
+            }),
         ]
 
         let results = Mutex<[Int: Result]>([:])
@@ -104,7 +145,7 @@ enum ConfigCheck {
                 result.detail = try probe.probe()
             } catch let skip as Skip {
                 result.status = .skipped
-                result.detail = "not configured"
+                result.detail = skip.detail
                 result.hint = skip.hint
             } catch let error as any OperatorError {
                 result.status = .failed
@@ -120,7 +161,37 @@ enum ConfigCheck {
         return results.withLock { all in probes.indices.compactMap { all[$0] } }
     }
 
-    private struct Skip: Error { var hint: String }
+    /// The check did not run; `detail` says why.
+    private struct Skip: Error {
+        var detail = "not configured"
+        var hint: String?
+    }
+
+    /// A directory store must exist and be writable by this user (the CronJob's pod mounts it);
+    /// an S3 store is reached through `s3Probe`, or reported as configured when there is none.
+    private static func backupStore(_ connections: Connections, s3Probe: (any S3Probe)?) throws -> String {
+        switch try connections.backupStore() {
+        case .path(let directory):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+                throw CheckFailure(message: "\(directory) does not exist",
+                                   hint: "create it or mount the backup volume there; check backup.store.path (LUMINATECTL_BACKUP_PATH)")
+            }
+            guard isDirectory.boolValue else {
+                throw CheckFailure(message: "\(directory) is not a directory", hint: "check backup.store.path (LUMINATECTL_BACKUP_PATH)")
+            }
+            guard FileManager.default.isWritableFile(atPath: directory) else {
+                throw CheckFailure(message: "\(directory) is not writable by this user",
+                                   hint: "check the volume's owner and mode (the CronJob runs as uid 65532 with fsGroup 65532)")
+            }
+            return "directory exists and is writable"
+        case .s3(let target):
+            guard let s3Probe else {
+                throw Skip(detail: "configured (access key \(target.accessKeyID), secret \(target.secretSource)); not reached: this build has no S3 client")
+            }
+            return try s3Probe.probe(target, connections: connections)
+        }
+    }
 
     private struct CheckFailure: OperatorError {
         var message: String

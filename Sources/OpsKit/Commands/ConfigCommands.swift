@@ -46,16 +46,8 @@ enum ConfigView {
             let source = c.policySources.first { key.hasSuffix($0.key) || key == "policy.\($0.key)" || key.hasPrefix("policy.\($0.key)") }
             return Row(key: key, value: value, source: source.map { "file \($0.value)" } ?? "default")
         }
-        var password = Row(key: "clickhouse.password", value: .null, source: "not set")
-        if let source = c.clickhousePassword {
-            var state = source.value.description
-            if case .environment(let name) = source.value {
-                state += environment[name].map { $0.isEmpty ? " (empty)" : " (set)" } ?? " (not set)"
-            } else if case .file(let path) = source.value {
-                state += FileManager.default.isReadableFile(atPath: path) ? " (readable)" : " (missing)"
-            }
-            password = Row(key: "clickhouse.password", value: .string(state), source: source.source.description)
-        }
+        let password = c.clickhousePassword.map { secret("clickhouse.password", $0, environment: environment) }
+            ?? Row(key: "clickhouse.password", value: .null, source: "not set")
         let p = c.policy
         var rows = [
             row("environment", c.environmentName),
@@ -66,9 +58,14 @@ enum ConfigView {
             row("clickhouse.native", c.clickhouseNative),
             row("clickhouse.user", c.clickhouseUser),
             password,
-            row("clickhouse.cluster", c.clickhouseCluster),
+            Row(key: "clickhouse.cluster", value: .string(c.clickhouseCluster.value ?? "(none: single server)"),
+                source: c.clickhouseCluster.source.description),
             row("clickhouse.database", c.clickhouseDatabase),
             row("prometheus.url", c.prometheusURL.map { Sourced(Redactor.redactURL($0.value), $0.source) }),
+            row("pushgateway.url", c.pushgatewayURL.map { Sourced(Redactor.redactURL($0.value), $0.source) }),
+        ]
+        rows += backupRows(c.backup, environment: environment)
+        rows += [
             row("tls.caFile", c.caFile),
             Row(key: "tls.verify", value: .bool(!c.insecureSkipTLSVerify),
                 source: c.insecureSkipTLSVerify ? "flag --insecure-skip-tls-verify" : "default"),
@@ -95,6 +92,58 @@ enum ConfigView {
             policy("policy.changeRequestRequired", .bool(p.changeRequestRequired)),
         ]
         return rows
+    }
+
+    /// `backup.store.*`, `backup.disk`, `backup.engine`, `backup.tables`. The secret access key
+    /// shows only its source and whether it is there; the access key id, which is not secret, is
+    /// shown when it can be read.
+    static func backupRows(_ backup: BackupSettings, environment: [String: String]) -> [Row] {
+        func row(_ key: String, _ value: Sourced<String>) -> Row {
+            Row(key: key, value: .string(value.value), source: value.source.description)
+        }
+        var rows: [Row]
+        switch backup.store {
+        case nil:
+            rows = [Row(key: "backup.store", value: .null, source: "not set")]
+        case .path(let directory):
+            rows = [row("backup.store.path", directory)]
+        case .s3(let s3):
+            let keyID: Row
+            if case .literal(let id) = s3.accessKeyID.value {
+                keyID = Row(key: "backup.store.s3.accessKeyId", value: .string(id), source: s3.accessKeyID.source.description)
+            } else if let id = try? s3.accessKeyID.value.read(environment: environment, what: "", key: "", configurationFile: nil, register: false) {
+                keyID = Row(key: "backup.store.s3.accessKeyId", value: .string("\(id) (\(s3.accessKeyID.value))"),
+                            source: s3.accessKeyID.source.description)
+            } else {
+                keyID = secret("backup.store.s3.accessKeyId", s3.accessKeyID, environment: environment)
+            }
+            rows = [
+                row("backup.store.s3.endpoint", Sourced(Redactor.redactURL(s3.endpoint.value), s3.endpoint.source)),
+                row("backup.store.s3.region", s3.region),
+                row("backup.store.s3.bucket", s3.bucket),
+                row("backup.store.s3.prefix", s3.prefix),
+                keyID,
+                secret("backup.store.s3.secretAccessKey", s3.secretAccessKey, environment: environment),
+            ]
+        }
+        rows += [
+            row("backup.disk", backup.disk),
+            Row(key: "backup.engine", value: .string(backup.engine.value.rawValue), source: backup.engine.source.description),
+            Row(key: "backup.tables", value: .string(backup.tables.map { $0.value.joined(separator: ", ") } ?? "every table of the database"),
+                source: backup.tables?.source.description ?? "default"),
+        ]
+        return rows
+    }
+
+    /// A secret's row: where it is read from and whether it is there, never its value.
+    static func secret(_ key: String, _ source: Sourced<SecretSource>, environment: [String: String]) -> Row {
+        var state = source.value.description
+        if case .environment(let name) = source.value {
+            state += environment[name].map { $0.isEmpty ? " (empty)" : " (set)" } ?? " (not set)"
+        } else if case .file(let path) = source.value {
+            state += FileManager.default.isReadableFile(atPath: path) ? " (readable)" : " (missing)"
+        }
+        return Row(key: key, value: .string(state), source: source.source.description)
     }
 
     static func text(_ c: Configuration, rows: [Row]) -> String {

@@ -10,10 +10,15 @@ package struct EnvironmentSettings: Sendable, Equatable {
     package var clickhouseURL: Sourced<String>?
     package var clickhouseNative: Sourced<String>?
     package var clickhouseUser: Sourced<String>?
+    /// As written: an empty string is kept, and means a single server without `ON CLUSTER`.
     package var clickhouseCluster: Sourced<String>?
     package var clickhouseDatabase: Sourced<String>?
     package var clickhousePassword: Sourced<SecretSource>?
     package var prometheusURL: Sourced<String>?
+    /// `pushgateway.url`: where the backup job reports its status metric.
+    package var pushgatewayURL: Sourced<String>?
+    /// `backup:` as written (store, disk, engine, tables).
+    package var backup = BackupSection()
     package var caFile: Sourced<String>?
     package var policy = Policy()
     /// Which policy fields the file set, for `config view` sources.
@@ -80,7 +85,9 @@ package struct ConfigFile: Sendable, Equatable {
             throw ConfigError(mark: node.mark, keyPath: path, message: "environment names are lowercase letters, digits and '-'")
         }
         var env = EnvironmentSettings(name: name)
-        let fields = try reader.mapping(node, path, keys: ["kubernetes", "clickhouse", "prometheus", "tls", "policy", "checklist", "journal"])
+        let fields = try reader.mapping(node, path, keys: [
+            "kubernetes", "clickhouse", "prometheus", "pushgateway", "backup", "tls", "policy", "checklist", "journal",
+        ])
 
         if let node = fields["kubernetes"] {
             let p = "\(path).kubernetes"
@@ -98,11 +105,15 @@ package struct ConfigFile: Sendable, Equatable {
             env.clickhouseURL = try c["url"].map { try reader.string($0, "\(p).url") }
             env.clickhouseNative = try c["native"].map { try reader.string($0, "\(p).native") }
             env.clickhouseUser = try c["user"].map { try reader.string($0, "\(p).user") }
+            if let cluster = c["cluster"], cluster.isNull {
+                throw ConfigError(mark: cluster.mark, keyPath: "\(p).cluster", message: "expected a string, found null",
+                                  hint: "write cluster: \"\" for a single server (no ON CLUSTER)")
+            }
             env.clickhouseCluster = try c["cluster"].map { try reader.string($0, "\(p).cluster") }
             env.clickhouseDatabase = try c["database"].map { try reader.string($0, "\(p).database") }
             if let url = c["url"] { try checkURL(url, "\(p).url") }
             if let password = c["password"] {
-                env.clickhousePassword = try parsePassword(password, "\(p).password", reader, isPrivate: isPrivate)
+                env.clickhousePassword = try parseSecret(password, "\(p).password", reader, isPrivate: isPrivate)
             }
         }
         if let node = fields["prometheus"] {
@@ -110,6 +121,15 @@ package struct ConfigFile: Sendable, Equatable {
             let m = try reader.mapping(node, p, keys: ["url"])
             env.prometheusURL = try m["url"].map { try reader.string($0, "\(p).url") }
             if let url = m["url"] { try checkURL(url, "\(p).url") }
+        }
+        if let node = fields["pushgateway"] {
+            let p = "\(path).pushgateway"
+            let g = try reader.mapping(node, p, keys: ["url"])
+            env.pushgatewayURL = try g["url"].map { try reader.string($0, "\(p).url") }
+            if let url = g["url"] { try checkURL(url, "\(p).url") }
+        }
+        if let node = fields["backup"] {
+            env.backup = try BackupSection.parse(node, "\(path).backup", reader, isPrivate: isPrivate)
         }
         if let node = fields["tls"] {
             let t = try reader.mapping(node, "\(path).tls", keys: ["caFile"])
@@ -140,14 +160,21 @@ package struct ConfigFile: Sendable, Equatable {
         }
     }
 
-    private static func parsePassword(_ node: YAMLNode, _ path: String, _ reader: ConfigReader, isPrivate: Bool) throws -> Sourced<SecretSource> {
+    /// A secret as `{env: VAR}`, `{file: PATH}` or a literal string, which only a private file
+    /// may hold (`literalNeedsPrivateFile: false` for values that are not secret, such as an S3
+    /// access key id). `noun` words the refusal: "a literal password in a file that others can read".
+    static func parseSecret(
+        _ node: YAMLNode, _ path: String, _ reader: ConfigReader, isPrivate: Bool,
+        noun: String = "password", literalNeedsPrivateFile: Bool = true
+    ) throws -> Sourced<SecretSource> {
+        let key = path.split(separator: ".").last.map(String.init) ?? path
         if node.scalar != nil, !node.isNull {
             // A bare string is a literal secret.
-            guard isPrivate else {
+            guard isPrivate || !literalNeedsPrivateFile else {
                 throw ConfigError(
                     mark: node.mark, keyPath: path,
-                    message: "a literal password in a file that others can read is refused",
-                    hint: "chmod 600 the configuration file, or use password: {env: VAR} or password: {file: PATH}")
+                    message: "a literal \(noun) in a file that others can read is refused",
+                    hint: "chmod 600 the configuration file, or use \(key): {env: VAR} or \(key): {file: PATH}")
             }
             return Sourced(.literal(node.scalar!), .file(node.mark))
         }

@@ -11,10 +11,14 @@ package struct Configuration: Sendable, Equatable {
     package var clickhouseURL: Sourced<String>?
     package var clickhouseNative: Sourced<String>?
     package var clickhouseUser: Sourced<String>
-    package var clickhouseCluster: Sourced<String>
+    /// The cluster `ON CLUSTER` DDL and backups address; nil means a single server (an explicit
+    /// empty `clickhouse.cluster` or `LUMINATECTL_CLICKHOUSE_CLUSTER`), default `luminate`.
+    package var clickhouseCluster: Sourced<String?>
     package var clickhouseDatabase: Sourced<String>
     package var clickhousePassword: Sourced<SecretSource>?
     package var prometheusURL: Sourced<String>?
+    /// Where the backup job pushes its status metric (`pushgateway.url`, `LUMINATECTL_PUSHGATEWAY_URL`).
+    package var pushgatewayURL: Sourced<String>? = nil
     package var caFile: Sourced<String>?
     package var insecureSkipTLSVerify: Bool
     package var policy: Policy
@@ -24,31 +28,15 @@ package struct Configuration: Sendable, Equatable {
     /// The journal file (nil when neither XDG_STATE_HOME nor HOME says where) and its mirror.
     package var journalPath: Sourced<String>? = nil
     package var journalMirror: Sourced<JournalMirrorSettings>? = nil
+    /// The backup store, disk, engine and tables.
+    package var backup = BackupSettings()
 
     /// Reads the password from its source. Registered with the `Redactor` so it can never be
     /// printed afterwards, wherever it would appear.
     package func clickhousePasswordValue(environment: [String: String]) throws -> String? {
         guard let source = clickhousePassword else { return nil }
-        let secret: String
-        switch source.value {
-        case .literal(let value):
-            secret = value
-        case .environment(let name):
-            guard let value = environment[name], !value.isEmpty else {
-                throw ValidationError(
-                    "the ClickHouse password is to come from env \(name), which is not set",
-                    hint: "export \(name) or change clickhouse.password in \(file ?? "the configuration")")
-            }
-            secret = value
-        case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("cannot read the ClickHouse password file \(path)",
-                                      hint: "check that it exists and is readable by this user")
-            }
-            secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
-        }
-        Redactor.register(secret: secret)
-        return secret
+        return try source.value.read(
+            environment: environment, what: "the ClickHouse password", key: "clickhouse.password", configurationFile: file)
     }
 }
 
@@ -94,7 +82,8 @@ package struct ConfigurationLoader {
         return try ConfigFile.parse(data, path: path, isPrivate: mode & 0o077 == 0)
     }
 
-    package func load(_ globals: GlobalOptions) throws -> Configuration {
+    /// `backup` carries the backup command's own flags; other commands leave it empty.
+    package func load(_ globals: GlobalOptions, backup flags: BackupFlags = BackupFlags()) throws -> Configuration {
         let path = try locateFile(globals)
         let file = try path.map(readFile(at:))
         let env = context.environment
@@ -151,26 +140,40 @@ package struct ConfigurationLoader {
             clickhouseNative: pick(nil, "", "LUMINATECTL_CLICKHOUSE_NATIVE", settings.clickhouseNative),
             clickhouseUser: pick(globals.clickhouseUser, "clickhouse-user", "LUMINATECTL_CLICKHOUSE_USER", settings.clickhouseUser)
                 ?? Sourced("default", .builtIn),
-            clickhouseCluster: pick(nil, "", "LUMINATECTL_CLICKHOUSE_CLUSTER", settings.clickhouseCluster)
-                ?? Sourced("luminate", .builtIn),
+            clickhouseCluster: clickhouseCluster(settings.clickhouseCluster),
             clickhouseDatabase: pick(nil, "", "LUMINATECTL_CLICKHOUSE_DATABASE", settings.clickhouseDatabase)
                 ?? Sourced("luminate", .builtIn),
             clickhousePassword: password,
             prometheusURL: pick(globals.prometheusURL, "prometheus-url", "LUMINATECTL_PROMETHEUS_URL", settings.prometheusURL),
+            pushgatewayURL: pick(nil, "", "LUMINATECTL_PUSHGATEWAY_URL", settings.pushgatewayURL),
             caFile: pick(globals.caFile, "ca-file", "LUMINATECTL_CA_FILE", settings.caFile),
             insecureSkipTLSVerify: globals.insecureSkipTLSVerify,
             policy: settings.policy,
             policySources: settings.policySources,
             checklist: settings.checklist,
             journalPath: journalPath(environment: name.value, settings: settings),
-            journalMirror: settings.journalMirror)
+            journalMirror: settings.journalMirror,
+            backup: try backupSettings(settings.backup, flags: flags))
         try validate(configuration)
         return configuration
     }
 
+    /// `LUMINATECTL_CLICKHOUSE_CLUSTER`, else `clickhouse.cluster`, else `luminate`. Unlike the
+    /// other variables, a set but empty `LUMINATECTL_CLICKHOUSE_CLUSTER` is not "unset": it is the
+    /// only way the environment can say "a single server, no ON CLUSTER", as `cluster: ""` does
+    /// in the file.
+    private func clickhouseCluster(_ fromFile: Sourced<String>?) -> Sourced<String?> {
+        let name = "LUMINATECTL_CLICKHOUSE_CLUSTER"
+        if let value = context.environment[name] {
+            return Sourced(value.isEmpty ? nil : value, .environment(name))
+        }
+        if let fromFile { return Sourced(fromFile.value.isEmpty ? nil : fromFile.value, fromFile.source) }
+        return Sourced("luminate", .builtIn)
+    }
+
     /// Rules for values that came from flags or the environment (the file's are checked as parsed).
     private func validate(_ configuration: Configuration) throws {
-        for url in [configuration.clickhouseURL, configuration.prometheusURL].compactMap({ $0 }) {
+        for url in [configuration.clickhouseURL, configuration.prometheusURL, configuration.pushgatewayURL].compactMap({ $0 }) {
             guard let components = URLComponents(string: url.value),
                   components.scheme == "http" || components.scheme == "https", components.host?.isEmpty == false else {
                 throw ValidationError("\(url.source): '\(Redactor.redactURL(url.value))' is not an http:// or https:// URL")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where an effective configuration value came from; `config view` shows it next to each value.
 package enum ValueSource: Sendable, Equatable, CustomStringConvertible {
     case flag(String)
@@ -42,6 +44,34 @@ package enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path): "from file \(path)"
         case .literal: "literal in the configuration file (\(Redactor.mask))"
         }
+    }
+
+    /// Reads the value from its source: `what` (`the ClickHouse password`) and `key`
+    /// (`clickhouse.password`) word the errors. A secret is registered with the `Redactor` the
+    /// moment it is read, so it can never be printed afterwards; `register: false` is for values
+    /// that are not secret but may come from the same sources (an S3 access key id).
+    package func read(
+        environment: [String: String], what: String, key: String, configurationFile: String?, register: Bool = true
+    ) throws -> String {
+        let value: String
+        switch self {
+        case .literal(let literal):
+            value = literal
+        case .environment(let name):
+            guard let found = environment[name], !found.isEmpty else {
+                throw ValidationError(
+                    "\(what) is to come from env \(name), which is not set",
+                    hint: "export \(name) or change \(key) in \(configurationFile ?? "the configuration")")
+            }
+            value = found
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read \(what) file \(path)", hint: "check that it exists and is readable by this user")
+            }
+            value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        }
+        if register { Redactor.register(secret: value) }
+        return value
     }
 }
 

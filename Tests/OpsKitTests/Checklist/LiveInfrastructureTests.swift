@@ -54,6 +54,14 @@ final class LiveInfrastructureTests: XCTestCase {
         }
     }
 
+    func testINF1FailsForASingleServerWithoutAsking() throws {
+        var settings = ChecklistFixtures.settings()
+        settings.clickhouseCluster = nil
+        let finding = try InfrastructureLive.clickhouseHosts(liveScope(http: RoutedHTTPTransport(), settings: settings))
+        XCTAssertEqual(finding.outcome, .fail)
+        XCTAssertEqual(finding.message, "no ClickHouse cluster is configured (clickhouse.cluster is empty: a single server); the guide asks for at least 4 nodes in a cluster")
+    }
+
     static func pods(_ ready: [Bool]) -> String {
         let items = ready.enumerated().map { n, ready in
             #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"zookeeper-\#(n)","namespace":"luminate"},"status":{"conditions":[{"type":"Ready","status":"\#(ready ? "True" : "False")"}]}}"#

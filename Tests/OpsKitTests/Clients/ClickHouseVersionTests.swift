@@ -48,6 +48,35 @@ final class ClickHouseVersionTests: XCTestCase {
         XCTAssertTrue(modern.supportsTTL && modern.supportsBackupRestore && modern.supportsExceptionCodeHeader)
     }
 
+    /// Every gate against the sandbox's two servers: 18.16.1 (the cluster) has none of them,
+    /// 26.9.2.1 (the modern node) has all.
+    func testEveryGateOn1816AndOn2692() throws {
+        let gates: [(String, KeyPath<ClickHouseVersion, Bool>)] = [
+            ("BACKUP/RESTORE", \.supportsBackupRestore), ("TTL", \.supportsTTL),
+            ("X-ClickHouse-Exception-Code", \.supportsExceptionCodeHeader), ("system.backups", \.supportsSystemBackups),
+            ("system.disks", \.supportsSystemDisks), ("system.detached_parts", \.supportsSystemDetachedParts),
+        ]
+        let old = try XCTUnwrap(ClickHouseVersion("18.16.1"))
+        let modern = try XCTUnwrap(ClickHouseVersion("26.9.2.1"))
+        for (name, gate) in gates {
+            XCTAssertFalse(old[keyPath: gate], "\(name) on 18.16.1")
+            XCTAssertTrue(modern[keyPath: gate], "\(name) on 26.9.2.1")
+        }
+    }
+
+    func testNewGatesAtTheirFirstRelease() throws {
+        XCTAssertFalse(ClickHouseVersion("19.7.5.29")!.supportsSystemDetachedParts)
+        XCTAssertTrue(ClickHouseVersion("19.8.3.8")!.supportsSystemDetachedParts)
+        XCTAssertFalse(ClickHouseVersion("19.14.7.15")!.supportsSystemDisks)
+        XCTAssertTrue(ClickHouseVersion("19.15.2.2")!.supportsSystemDisks)
+        // 22.8 has BACKUP but system.backups without total_size.
+        let lts = try XCTUnwrap(ClickHouseVersion("22.8.5.29"))
+        XCTAssertTrue(lts.supportsBackupRestore)
+        XCTAssertFalse(lts.supportsSystemBackups)
+        XCTAssertFalse(ClickHouseVersion("23.1.3.5")!.supportsSystemBackups)
+        XCTAssertTrue(ClickHouseVersion("23.2.1.2537")!.supportsSystemBackups)
+    }
+
     func testNeverTrapsOnJunk() {
         var random = ClickHouseTestRandom(seed: 7)
         for _ in 0..<3000 {

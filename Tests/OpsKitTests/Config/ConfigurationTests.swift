@@ -147,7 +147,7 @@ final class ConfigurationTests: XCTestCase {
     func testUnknownKeySuggestsTheRightOne() throws {
         let path = try write("c.yaml", "environments:\n  staging:\n    clickhuose: {}\n")
         XCTAssertThrowsError(try load({ var g = GlobalOptions(); g.configFile = path; return g }())) { error in
-            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, tls, policy, checklist, journal")
+            XCTAssertEqual("\(error)", "\(path):3:5: environments.staging.clickhuose: unknown key 'clickhuose' (did you mean 'clickhouse'?); known keys: kubernetes, clickhouse, prometheus, pushgateway, backup, tls, policy, checklist, journal")
         }
     }
 
@@ -207,6 +207,11 @@ final class ConfigurationTests: XCTestCase {
             clickhouse.cluster                luminate                                            default
             clickhouse.database               luminate                                            default
             prometheus.url                    https://prom.staging.example                        file \(file):13:12
+            pushgateway.url                   -                                                   not set
+            backup.store                      -                                                   not set
+            backup.disk                       backups                                             default
+            backup.engine                     auto                                                default
+            backup.tables                     every table of the database                         default
             tls.caFile                        -                                                   not set
             tls.verify                        true                                                default
             journal.path                      -                                                   not set

@@ -12,8 +12,11 @@ enum InfrastructureLive {
     static let certificateMarginDays = 30
 
     static func clickhouseHosts(_ scope: LiveScope) throws -> Finding {
+        guard let cluster = scope.settings.clickhouseCluster else {
+            return Finding(.live, .fail, "no ClickHouse cluster is configured (clickhouse.cluster is empty: a single server); the guide asks for at least \(InfrastructureChecks.minimumClickHouseNodes) nodes in a cluster",
+                           fix: "set clickhouse.cluster (LUMINATECTL_CLICKHOUSE_CLUSTER) to the cluster of the servers' remote_servers")
+        }
         let clickhouse = try scope.clickhouse()
-        let cluster = scope.settings.clickhouseCluster
         struct Host: Decodable {
             var shard_num: FlexibleUInt64
             var replica_num: FlexibleUInt64

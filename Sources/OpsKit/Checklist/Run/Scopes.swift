@@ -6,7 +6,8 @@ import Foundation
 package struct ChecklistSettings: Sendable {
     package var environment: String
     package var namespace: String
-    package var clickhouseCluster: String
+    /// Nil: the configuration names no cluster (a single server).
+    package var clickhouseCluster: String?
     package var policy: Policy
     package var policySources: [String: SourceMark]
     package var minimumKubernetes: (major: Int, minor: Int)
@@ -25,7 +26,7 @@ package struct ChecklistSettings: Sendable {
     package var production: ProductionPolicy?
 
     package init(
-        environment: String, namespace: String, clickhouseCluster: String = "luminate", policy: Policy = Policy(),
+        environment: String, namespace: String, clickhouseCluster: String? = "luminate", policy: Policy = Policy(),
         policySources: [String: SourceMark] = [:], minimumKubernetes: (major: Int, minor: Int) = (1, 28),
         secretKinds: [String] = ChecklistConfig.defaultSecretKinds, now: Date, strict: Bool = false,
         repositoryRoot: String? = nil, incidentProcess: String? = nil, display: @escaping @Sendable (String) -> String = { $0 }

@@ -312,7 +312,7 @@ final class ModernClickHouseIntegrationTests: XCTestCase {
         XCTAssertTrue(version.supportsSystemBackups, "\(version)")
         XCTAssertTrue(version.supportsSystemDisks, "\(version)")
         XCTAssertTrue(version.supportsSystemDetachedParts, "\(version)")
-        XCTAssertEqual(BackupEngine.auto.resolved(for: version), .native)
+        XCTAssertEqual(BackupEngineChoice.auto.resolved(for: version), .native)
 
         // BACKUP/RESTORE: the statements the native engine sends parse.
         for sql in [

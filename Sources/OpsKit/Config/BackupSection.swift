@@ -9,7 +9,7 @@ package struct BackupSection: Sendable, Equatable {
     /// `store.path`, as written.
     package var path: Sourced<String>?
     package var disk: Sourced<String>?
-    package var engine: Sourced<BackupEngine>?
+    package var engine: Sourced<BackupEngineChoice>?
     package var tables: Sourced<[String]>?
 
     package init() {}
@@ -69,9 +69,9 @@ extension BackupSection {
         }
         if let engine = fields["engine"] {
             let text = try reader.string(engine, "\(path).engine").value
-            guard let value = BackupEngine(rawValue: text) else {
+            guard let value = BackupEngineChoice(rawValue: text) else {
                 throw ConfigError(mark: engine.mark, keyPath: "\(path).engine",
-                                  message: "expected one of \(BackupEngine.choices), found '\(text)'")
+                                  message: "expected one of \(BackupEngineChoice.choices), found '\(text)'")
             }
             section.engine = Sourced(value, .file(engine.mark))
         }
@@ -188,9 +188,9 @@ extension ConfigurationLoader {
         return settings
     }
 
-    private func engine(_ text: String, source: ValueSource) throws -> Sourced<BackupEngine> {
-        guard let engine = BackupEngine(rawValue: text) else {
-            throw ValidationError("\(source): expected one of \(BackupEngine.choices), found '\(text)'")
+    private func engine(_ text: String, source: ValueSource) throws -> Sourced<BackupEngineChoice> {
+        guard let engine = BackupEngineChoice(rawValue: text) else {
+            throw ValidationError("\(source): expected one of \(BackupEngineChoice.choices), found '\(text)'")
         }
         return Sourced(engine, source)
     }

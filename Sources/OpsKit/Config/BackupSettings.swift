@@ -11,13 +11,13 @@ package struct BackupSettings: Sendable, Equatable {
     package var store: BackupStoreSettings?
     /// ClickHouse's backup disk: the native engine writes `BACKUP ... TO Disk('<disk>', ...)`.
     package var disk: Sourced<String>
-    package var engine: Sourced<BackupEngine>
+    package var engine: Sourced<BackupEngineChoice>
     /// `db.table` or `table` (in the environment's database); nil means every table of the database.
     package var tables: Sourced<[String]>?
 
     package init(
         store: BackupStoreSettings? = nil, disk: Sourced<String> = Sourced(defaultDisk, .builtIn),
-        engine: Sourced<BackupEngine> = Sourced(.auto, .builtIn), tables: Sourced<[String]>? = nil
+        engine: Sourced<BackupEngineChoice> = Sourced(.auto, .builtIn), tables: Sourced<[String]>? = nil
     ) {
         self.store = store
         self.disk = disk
@@ -27,7 +27,7 @@ package struct BackupSettings: Sendable, Equatable {
 }
 
 /// Which mechanism takes a backup.
-package enum BackupEngine: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
+package enum BackupEngineChoice: String, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     /// `native` where the server has BACKUP/RESTORE, `freeze` elsewhere (decided per server from
     /// `version()`, see `resolved(for:)`).
     case auto
@@ -45,7 +45,7 @@ package enum BackupEngine: String, Sendable, Equatable, CaseIterable, CustomStri
     /// The engine to use against a server of `version`: `auto` picks native from 22.8 on, else
     /// freeze; an explicit choice stays as it is (a native backup against 18.16 then fails at
     /// its first statement, which is the operator's explicit request).
-    package func resolved(for version: ClickHouseVersion) -> BackupEngine {
+    package func resolved(for version: ClickHouseVersion) -> BackupEngineChoice {
         guard self == .auto else { return self }
         return version.supportsBackupRestore ? .native : .freeze
     }

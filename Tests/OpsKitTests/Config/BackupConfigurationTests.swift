@@ -159,12 +159,12 @@ final class BackupConfigurationTests: XCTestCase {
     }
 
     func testAutoPicksTheEngineFromTheServerVersion() {
-        XCTAssertEqual(BackupEngine.auto.resolved(for: ClickHouseVersion(18, 16, 1)), .freeze)
-        XCTAssertEqual(BackupEngine.auto.resolved(for: ClickHouseVersion(22, 7)), .freeze)
-        XCTAssertEqual(BackupEngine.auto.resolved(for: ClickHouseVersion(22, 8)), .native)
-        XCTAssertEqual(BackupEngine.auto.resolved(for: ClickHouseVersion(26, 9, 2, 1)), .native)
-        XCTAssertEqual(BackupEngine.native.resolved(for: ClickHouseVersion(18, 16, 1)), .native, "an explicit choice stays")
-        XCTAssertEqual(BackupEngine.freeze.resolved(for: ClickHouseVersion(26, 9, 2, 1)), .freeze)
+        XCTAssertEqual(BackupEngineChoice.auto.resolved(for: ClickHouseVersion(18, 16, 1)), .freeze)
+        XCTAssertEqual(BackupEngineChoice.auto.resolved(for: ClickHouseVersion(22, 7)), .freeze)
+        XCTAssertEqual(BackupEngineChoice.auto.resolved(for: ClickHouseVersion(22, 8)), .native)
+        XCTAssertEqual(BackupEngineChoice.auto.resolved(for: ClickHouseVersion(26, 9, 2, 1)), .native)
+        XCTAssertEqual(BackupEngineChoice.native.resolved(for: ClickHouseVersion(18, 16, 1)), .native, "an explicit choice stays")
+        XCTAssertEqual(BackupEngineChoice.freeze.resolved(for: ClickHouseVersion(26, 9, 2, 1)), .freeze)
     }
 
     // MARK: - Cluster

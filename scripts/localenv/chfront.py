@@ -574,6 +574,11 @@ def _parse_kill(toks: list[Token]) -> tuple[str, str, str | None] | None:
     return qid, mode, fmt
 
 
+def _same_setting_value(a: str, b: str) -> bool:
+    norm = {"true": "1", "false": "0"}
+    return norm.get(a.strip().lower(), a.strip()) == norm.get(b.strip().lower(), b.strip())
+
+
 def sql_value_text(value_sql: str) -> str:
     """A SET value as the string system.settings would show (for "same value" checks)."""
     v = value_sql.strip()
@@ -797,7 +802,9 @@ class Front:
                         "/etc/clickhouse-server/users.d/default-password.xml\nand deleting this file will "
                         "reset the password.\nSee also /etc/clickhouse-server/users.xml on the server where "
                         "ClickHouse is installed.\n\n")
-        raise QueryFailure(AUTHENTICATION_FAILED, message)
+        failure = QueryFailure(AUTHENTICATION_FAILED, message)
+        failure.user = user  # type: ignore[attr-defined]   # for the log: who tried (never the password)
+        raise failure
 
     # --- one query
 
@@ -811,7 +818,7 @@ class Front:
         current = str(readonly) if name == "readonly" else self.current_value(name, sess)
         if current is None:
             raise QueryFailure(UNKNOWN_SETTING, f"Unknown setting '{name}'")
-        if value == current:
+        if _same_setting_value(value, current):
             return
         if readonly == 1 or (readonly == 2 and name == "readonly"):
             raise QueryFailure(READONLY, f"Cannot modify '{name}' setting in readonly mode")
@@ -1195,6 +1202,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             r = self.build_request(method, params, pairs, body, user, query_id)
             result = front.run(r)
         except QueryFailure as f:
+            user_name = getattr(f, "user", user_name) or user_name
             message = front.messages.format(f.code, f.message) + getattr(f, "stack", "")
             status = http_status_for(f.code)
             front.log.write("Error", f"query_id={query_id} user={user_name} code={f.code} http={status} "

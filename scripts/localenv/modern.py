@@ -204,17 +204,21 @@ def seed(plan: dict) -> dict:
     Distributed table. Same SEED_LAST_DAY / SEED_DAYS: 60 daily partitions of
     SEED_ROWS_PER_DAY (2000) rows. Returns the facts, checked against system.parts."""
     base = clickhouse.seed_facts()
+    parts_sql = f"""
+        SELECT uniqExact(partition_id), sum(rows), min(partition_id), max(partition_id)
+        FROM system.parts WHERE active AND database = '{DATABASE}' AND table = '{TABLE}'
+        FORMAT TSV"""
+    want = (base["partitions"], base["total_rows"], base["first_partition"], base["last_partition"])
     try:
         query(plan, f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         query(plan, SCHEMA)
-        local = f"{clickhouse.DATABASE}.{clickhouse.LOCAL_TABLE}"
-        for shard in range(1, clickhouse.SHARDS + 1):
-            sql = clickhouse.seed_sql(shard, base).replace(local, f"{DATABASE}.{TABLE}")
-            query(plan, sql, timeout=120)
-        out = query(plan, f"""
-            SELECT uniqExact(partition_id), sum(rows), min(partition_id), max(partition_id)
-            FROM system.parts WHERE active AND database = '{DATABASE}' AND table = '{TABLE}'
-            FORMAT TSV""").split()
+        if _parts(query(plan, parts_sql)) != want:   # idempotent: a kept engine dir is not seeded twice
+            query(plan, f"TRUNCATE TABLE {DATABASE}.{TABLE}")
+            local = f"{clickhouse.DATABASE}.{clickhouse.LOCAL_TABLE}"
+            for shard in range(1, clickhouse.SHARDS + 1):
+                sql = clickhouse.seed_sql(shard, base).replace(local, f"{DATABASE}.{TABLE}")
+                query(plan, sql, timeout=120)
+        got = _parts(query(plan, parts_sql))
     except clickhouse.QueryError as e:
         raise lib.SandboxError(COMPONENT + "-seed", str(e), plan["log"]) from e
     facts = {
@@ -230,9 +234,15 @@ def seed(plan: dict) -> dict:
         "tenants": base["tenants"],
         "metric_names": base["metric_names"],
     }
-    got = (int(out[0]), int(out[1]), int(out[2]), int(out[3]))
-    want = (facts["partitions"], facts["total_rows"], facts["first_partition"], facts["last_partition"])
     if got != want:
         raise lib.SandboxError(COMPONENT + "-seed",
                                f"(partitions, rows, first, last) = {got}, expected {want}", plan["log"])
     return facts
+
+
+def _parts(tsv: str) -> tuple[int, int, int, int]:
+    """(partitions, rows, first partition, last partition) from the system.parts query."""
+    out = tsv.split()
+    if len(out) < 4 or out[0] == "0":
+        return (0, 0, 0, 0)
+    return (int(out[0]), int(out[1]), int(out[2]), int(out[3]))

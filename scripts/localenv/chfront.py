@@ -30,7 +30,8 @@ What is project-written is only the HTTP layer in this file, modelled on ClickHo
   password or unknown user answers ``516 AUTHENTICATION_FAILED`` with the server's message.
   ``readonly`` (0, 1, 2) has the server's meaning; HTTP GET implies ``readonly = 2``.
 - Errors in the server's form: ``Code: N. DB::Exception: <message>. (NAME) (version V)`` and a
-  line break, header ``X-ClickHouse-Exception-Code: N``, and the HTTP status ClickHouse maps the
+  line break (V is the engine's VERSION_STRING + VERSION_OFFICIAL, the latter empty in chdb;
+  an official server build says ``(version 26.9.2.1 (official build))``), header ``X-ClickHouse-Exception-Code: N``, and the HTTP status ClickHouse maps the
   code to (``HTTP_STATUS_BY_CODE`` below, transcribed from its source).
 - Headers ``X-ClickHouse-Query-Id``, ``-Format``, ``-Timezone``, ``-Summary``,
   ``-Server-Display-Name``, ``Content-Type`` per output format.

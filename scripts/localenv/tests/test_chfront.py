@@ -293,6 +293,31 @@ class ChfrontCase(unittest.TestCase):
         self.assertIn("Syntax error (Multi-statements are not allowed): failed at position 9 (end of query)", r.body)
         self.assertEqual(self.ok("SELECT 1;").strip(), "1")   # a trailing ';' is fine
 
+    def test_16_compressed_and_chunked_bodies(self):
+        import gzip
+        import http.client
+        body = gzip.compress(b"SELECT 'zipped'")
+        req = urllib.request.Request(self.url + "/", data=body, method="POST", headers={
+            "X-ClickHouse-User": "ops", "X-ClickHouse-Key": self.ops_pw, "Content-Encoding": "gzip",
+            "Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            self.assertEqual(resp.headers.get("Content-Encoding"), "gzip")
+            self.assertEqual(gzip.decompress(resp.read()), b"zipped\n")
+        conn = http.client.HTTPConnection("127.0.0.1", self.plan["port"], timeout=30)
+        try:
+            conn.request("POST", "/", body=iter([b"SELECT ", b"'chun", b"ked'"]), encode_chunked=True,
+                         headers={"X-ClickHouse-User": "ops", "X-ClickHouse-Key": self.ops_pw,
+                                  "Transfer-Encoding": "chunked"})
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, resp.read()), (200, b"chunked\n"))
+            # Keep-alive: a second request on the same connection.
+            conn.request("POST", "/", body=b"SELECT 2", headers={"X-ClickHouse-User": "ops",
+                                                                 "X-ClickHouse-Key": self.ops_pw})
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, resp.read()), (200, b"2\n"))
+        finally:
+            conn.close()
+
     # ------------------------------------------------------------------ users
 
     def test_20_authentication(self):

@@ -500,8 +500,7 @@ def analyze(sql: str) -> Statement:
             elif t.text == ";" and depth == 0 and semicolon is None:
                 semicolon = idx
         elif (t.kind == "word" and t.text.upper() == "FORMAT" and depth == 0 and semicolon is None
-              and idx + 1 < len(toks) and toks[idx + 1].kind in ("word", "ident")
-              and st.kind != "INSERT"):
+              and st.kind != "INSERT" and _is_format_clause(toks, idx)):
             st.output_format = unquote(toks[idx + 1])
     if semicolon is not None and semicolon + 1 < len(toks):
         st.multi = True
@@ -513,6 +512,17 @@ def analyze(sql: str) -> Statement:
     elif st.kind == "KILL":
         st.kill = _parse_kill(body)
     return st
+
+
+def _is_format_clause(toks: list[Token], idx: int) -> bool:
+    """``FORMAT <name>`` closes a statement: only SETTINGS ..., ';' or the end may follow it
+    (so ``SELECT format FROM t`` is not a FORMAT clause)."""
+    if idx + 1 >= len(toks) or toks[idx + 1].kind not in ("word", "ident"):
+        return False
+    if idx + 2 == len(toks):
+        return True
+    after = toks[idx + 2]
+    return (after.kind == "punct" and after.text == ";") or (after.kind == "word" and after.text.upper() == "SETTINGS")
 
 
 def _parse_set(sql: str, toks: list[Token]) -> list[tuple[str, str]]:
@@ -858,7 +868,10 @@ class Front:
                 msg += (". For queries over HTTP, method GET implies readonly. "
                         "You should use method POST for modifying queries")
             raise QueryFailure(READONLY, msg)
-        out_fmt = st.output_format or r.default_format or "TabSeparated"
+        # The engine applies the query's FORMAT clause itself; it only needs the default. The
+        # clause found here names the format in the headers.
+        engine_fmt = r.default_format or "TabSeparated"
+        out_fmt = st.output_format or engine_fmt
         if st.kind == "KILL" and st.kill is not None:
             return self._kill(r, *st.kill[:2], st.kill[2] or r.default_format or "TabSeparated")
 
@@ -869,14 +882,14 @@ class Front:
             self.requests[r.query_id] = r
         try:
             with self.engine_lock:
-                return self._run_locked(r, st, sess, settings, out_fmt)
+                return self._run_locked(r, st, sess, settings, engine_fmt, out_fmt)
         finally:
             with self.state_lock:
                 self.requests.pop(r.query_id, None)
                 r.done.set()
 
     def _run_locked(self, r: Request, st: Statement, sess: NamedSession | None,
-                    settings: dict[str, str], out_fmt: str) -> Result:
+                    settings: dict[str, str], engine_fmt: str, out_fmt: str) -> Result:
         e = self.engine
         with self.state_lock:
             if r.cancelled:
@@ -907,7 +920,7 @@ class Front:
                 r.phase = "running"
             t0 = time.monotonic()
             if sql:
-                res = e.query(sql, out_fmt, r.query_params)
+                res = e.query(sql, engine_fmt, r.query_params)
                 body = res.bytes()
                 progress = e.progress or {}
                 summary = {
@@ -1238,22 +1251,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def build_request(self, method, params, pairs, body, user, query_id) -> Request:
         query_param = params.get(QUERY_PARAM, "")
         sql = (query_param + "\n" if query_param else "") + body.decode("utf-8", "replace")
-        settings = []
-        query_params = {}
-        seen = set()
-        for k, v in pairs:
-            if not k or k in RESERVED_PARAMS or k == QUERY_PARAM or k in seen:
+        settings: dict[str, str] = {}
+        query_params: dict[str, str] = {}
+        for k, v in pairs:   # every pair in order, as HTTPHandler::processQuery: the last one wins
+            if not k or k in RESERVED_PARAMS or k == QUERY_PARAM:
                 continue
-            seen.add(k)
             if k.startswith(PARAM_PREFIX):
-                query_params[k[len(PARAM_PREFIX):]] = v
+                query_params.setdefault(k[len(PARAM_PREFIX):], v)   # the first, as customizeQueryParam
             else:
-                settings.append((k, v))
+                settings.pop(k, None)
+                settings[k] = v
         r = Request(
             query_id=query_id, user=user, sql=sql, method=method,
             database=self.headers.get("X-ClickHouse-Database") or params.get("database") or None,
             default_format=self.headers.get("X-ClickHouse-Format") or params.get("default_format") or None,
-            settings=settings, query_params=query_params, session_key=None,
+            settings=list(settings.items()), query_params=query_params, session_key=None,
             stacktrace=params.get("stacktrace", "0") in ("1", "true"))
         if params.get("session_id"):
             timeout_text = params.get("session_timeout")

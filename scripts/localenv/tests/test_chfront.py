@@ -276,6 +276,13 @@ class ChfrontCase(unittest.TestCase):
         self.assertEqual(json.loads(r.body)["data"], [[0, "0"], [1, "1"]])
         r = self.request(sql + " FORMAT TSVWithNames")
         self.assertEqual(r.body, "n\ts\n0\t0\n1\t1\n")
+        # A column called `format` is not a FORMAT clause.
+        r = self.request("SELECT 'a' AS format")
+        self.assertEqual((r.status, r.body, r.header("X-ClickHouse-Format")), (200, "a\n", "TabSeparated"))
+        # default_format only matters without a FORMAT clause.
+        r = self.request("SELECT 5 FORMAT JSONEachRow", params={"default_format": "Nope"})
+        self.assertEqual((r.status, r.body), (200, '{"5":5}\n'))
+        self.assert_error(self.request("SELECT 5", params={"default_format": "Nope"}), 73, 404)
 
     def test_14_ping_replicas_status_root(self):
         for path in ("/ping", "/replicas_status", "/"):

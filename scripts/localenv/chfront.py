@@ -633,8 +633,11 @@ class Engine:
         self.session.query(sql, "TabSeparated")
 
     def control_query(self, sql: str, fmt: str = "TabSeparated", params: dict | None = None) -> bytes:
+        # Query parameters are read in the escaped (TSV) form, as the server reads `param_*`
+        # URL parameters: a raw newline or tab in a value is BAD_QUERY_PARAMETER (457).
+        escaped = {k: _escape_parameter(str(v)) for k, v in (params or {}).items()}
         with self.control_lock:
-            return self.control.query(sql, fmt, params=params or None).bytes()
+            return self.control.query(sql, fmt, params=escaped or None).bytes()
 
     def close(self) -> None:
         for s in (self.control, self.session):
@@ -642,6 +645,10 @@ class Engine:
                 s.close()
             except Exception:
                 pass
+
+
+def _escape_parameter(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
 # --------------------------------------------------------------------------

@@ -510,7 +510,9 @@ class ChfrontCase(unittest.TestCase):
         def run(name, qid, sql):
             results[name] = self.request(sql, params={"query_id": qid}, timeout=30)
 
-        slow = "SELECT sleepEachRow(0.1) FROM numbers(100) SETTINGS max_block_size = 1 FORMAT Null"
+        # Written as luminatectl sends it, FORMAT on a line of its own: the kill's answer echoes
+        # the text, newline and all.
+        slow = "SELECT sleepEachRow(0.1) FROM numbers(100) SETTINGS max_block_size = 1\nFORMAT Null"
         victim = threading.Thread(target=run, args=("victim", "kill-victim", slow))
         victim.start()
         time.sleep(0.4)

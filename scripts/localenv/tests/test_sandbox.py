@@ -27,6 +27,7 @@ REPO = LOCALENV.parent.parent
 SANDBOX = REPO / "scripts" / "sandbox"
 sys.path.insert(0, str(LOCALENV))
 
+import pyvenv  # noqa: E402
 import sandboxlib as lib  # noqa: E402
 
 UP_BUDGET_S = 10.0
@@ -444,6 +445,11 @@ class TestInstallDeps(unittest.TestCase):
         self.fake("apt-get", 'echo "apt-get $* policy=$(test -x "$INSTALL_DEPS_POLICY_RC_D" '
                              '&& echo yes || echo no)" >> "$CALLS"')
         os.chmod(self.tmp, 0o755)  # reachable by `nobody` in the non-root cases
+        # install-deps ends with `pyvenv.py ensure`: point it at a venv marked complete, so the
+        # test never installs one (nor needs a HOME, which `nobody` lacks).
+        self.venv = self.tmp / "venv"
+        self.venv.mkdir()
+        (self.venv / pyvenv.MARKER).write_text(pyvenv.requirements_hash() + "\n")
 
     def fake(self, name: str, body: str) -> None:
         path = self.bin / name
@@ -453,7 +459,8 @@ class TestInstallDeps(unittest.TestCase):
     def run_deps(self, *args: str, missing: str = "", as_nobody: bool = False,
                  path: str | None = None) -> subprocess.CompletedProcess:
         env = {"PATH": path or f"{self.bin}:/usr/bin:/bin", "FAKE_MISSING": missing,
-               "CALLS": str(self.calls), "INSTALL_DEPS_POLICY_RC_D": str(self.policy)}
+               "CALLS": str(self.calls), "INSTALL_DEPS_POLICY_RC_D": str(self.policy),
+               "LUMINATECTL_LOCALENV_VENV": str(self.venv)}
         cmd = ["bash", str(self.INSTALL_DEPS), *args]
         if as_nobody:
             cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]

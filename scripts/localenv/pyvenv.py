@@ -16,6 +16,7 @@ install (which `ensure` removes and redoes).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -67,10 +68,22 @@ def ensure(quiet: bool = False) -> int:
         if not quiet:
             print(f"venv: {path} is complete", file=sys.stderr)
         return 0
+    # Two installs at once (a test run and a demo) must not build into one directory: the second
+    # waits for the first, then finds it complete.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install(path, quiet)
+
+
+def _install(path: Path, quiet: bool) -> int:
+    if is_complete(path):
+        if not quiet:
+            print(f"venv: {path} is complete", file=sys.stderr)
+        return 0
     if path.exists():
         print(f"venv: {path} is incomplete (an interrupted install?); recreating it", file=sys.stderr)
         shutil.rmtree(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     print(f"venv: installing {', '.join(pinned())} into {path}", file=sys.stderr)
     made = subprocess.run([sys.executable, "-m", "venv", str(path)], cwd="/")
     if made.returncode != 0:

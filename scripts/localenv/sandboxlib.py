@@ -362,17 +362,32 @@ def stop_processes(records: Iterable[dict], grace: float = 5.0) -> list[dict]:
 def _is_server_cmdline(cmd: list[str]) -> bool:
     """Is this one of the servers the sandbox starts (by executable)?"""
     exe = os.path.basename(cmd[0])
-    if exe in ("clickhouse-server", "clickhouse", "java", "prometheus"):
+    if exe in ("clickhouse-server", "clickhouse", "java", "prometheus", "prometheus-pushgateway"):
         return True
-    # The Kubernetes API emulator runs as `python3 .../kubeemu.py ...`.
-    return exe.startswith("python") and any(a.endswith("kubeemu.py") for a in cmd[1:])
+    # Python servers: the Kubernetes API emulator (`python3 .../kubeemu.py`),
+    # the modern ClickHouse front (`python .../chfront.py`), moto's S3
+    # (`python .../bin/moto_server`, a console script).
+    return exe.startswith("python") and any(
+        os.path.basename(a) in PYTHON_SERVERS for a in cmd[1:])
+
+
+PYTHON_SERVERS = ("kubeemu.py", "chfront.py", "moto_server")
+
+
+def _cwd_inside(pid: int, directory: str) -> bool:
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+    return cwd == directory or cwd.startswith(directory.rstrip("/") + "/")
 
 
 def find_orphans(state_dir: Path, known_pids: Iterable[int] = ()) -> list[dict]:
-    """Server processes whose command line mentions ``state_dir`` but that the
-    state file does not list (e.g. `up` was SIGKILLed between starting a server
-    and recording it).  Only server executables are considered, so a user's
-    `tail -f .sandbox/logs/...` is never touched."""
+    """Server processes whose command line mentions ``state_dir``, or whose
+    working directory is inside it (moto_server's argv names no path), but that
+    the state file does not list (e.g. `up` was SIGKILLed between starting a
+    server and recording it).  Only server executables are considered, so a
+    user's `tail -f .sandbox/logs/...` or shell is never touched."""
     needle = str(state_dir.resolve())
     known = set(known_pids)
     found = []
@@ -385,7 +400,7 @@ def find_orphans(state_dir: Path, known_pids: Iterable[int] = ()) -> list[dict]:
         cmd = proc_cmdline(pid)
         if not cmd or not _is_server_cmdline(cmd):
             continue
-        if any(needle in arg for arg in cmd[1:]):
+        if any(needle in arg for arg in cmd[1:]) or _cwd_inside(pid, needle):
             rec = proc_record(pid)
             if is_running(rec):
                 found.append(rec)

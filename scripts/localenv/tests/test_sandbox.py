@@ -1,5 +1,6 @@
-"""End-to-end tests of scripts/sandbox (real ZooKeeper, ClickHouse, Prometheus,
-Kubernetes API emulator on 127.0.0.1).
+"""End-to-end tests of scripts/sandbox (real ZooKeeper, ClickHouse 18.16, the
+modern ClickHouse node, S3 (moto), Prometheus, Pushgateway, Kubernetes API
+emulator on 127.0.0.1).
 
     python3 -m unittest discover -s scripts/localenv/tests -p 'test_sandbox*.py' -v
 
@@ -19,6 +20,7 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,10 +29,23 @@ REPO = LOCALENV.parent.parent
 SANDBOX = REPO / "scripts" / "sandbox"
 sys.path.insert(0, str(LOCALENV))
 
+import pyvenv  # noqa: E402
 import sandboxlib as lib  # noqa: E402
 
-UP_BUDGET_S = 10.0
-RSS_BUDGET_MB = 1024.0
+UP_BUDGET_S = 20.0
+RSS_BUDGET_MB = 1536.0
+
+COMPONENTS = ("zookeeper", "ch-s1-r1", "ch-s1-r2", "ch-s2-r1", "ch-s2-r2", "prometheus",
+              "kube-emulator", "s3", "clickhouse-modern", "pushgateway")
+# What `env --tests` adds: they would override the configuration file's environments.
+PER_ENVIRONMENT_VARS = ("LUMINATECTL_ENV", "LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_USER",
+                        "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE", "LUMINATECTL_CLICKHOUSE_NATIVE",
+                        "LUMINATECTL_CLICKHOUSE_CLUSTER", "LUMINATECTL_PROMETHEUS_URL",
+                        "LUMINATECTL_CONTEXT", "LUMINATECTL_NAMESPACE")
+# The keys Sources/OpsKit/Config/ConfigFile.swift accepts (unknown keys are errors there).
+CONFIG_KEYS = {"kubernetes": {"context", "namespace", "kubeconfig"},
+               "clickhouse": {"url", "native", "user", "cluster", "database", "password"},
+               "prometheus": {"url"}}
 
 
 def sandbox(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -63,6 +78,28 @@ def all_ports(state: dict) -> set[int]:
             if c.get(key):
                 ports.add(c[key])
     return ports
+
+
+def evaluated_env(*args: str) -> dict:
+    """`env ARGS` evaluated by bash: the LUMINATECTL_*, KUBE*, AWS_* variables it set."""
+    res = sandbox("env", *args)
+    assert res.returncode == 0, res.stderr
+    script = 'eval "$1"; env | grep -E "^(LUMINATECTL_|KUBECONFIG=|KUBECACHEDIR=|AWS_)" | sort'
+    # A clean environment: variables of the caller's shell must not leak into the result.
+    out = subprocess.run(["bash", "-c", script, "bash", res.stdout], capture_output=True,
+                         text=True, check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                         ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def load_yaml(path: Path):
+    """PyYAML from the local environment's venv (moto needs it), so the test
+    does not depend on python3-yaml being installed."""
+    res = subprocess.run([pyvenv.python(), "-c",
+                          "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+                          str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
 
 
 def still_running(state: dict) -> list[dict]:
@@ -259,44 +296,203 @@ class TestSandboxUp(SandboxCase):
         self.assertEqual(res.stdout.strip(), "luminate-local")
 
     def test_09_env_is_evalable_and_live(self):
-        res = sandbox("env", "--state-dir", str(self.state_dir))
-        self.assertEqual(res.returncode, 0, res.stderr)
-        script = 'eval "$1"; env | grep -E "^(LUMINATECTL_|KUBECONFIG=|KUBECACHEDIR=)" | sort'
-        out = subprocess.run(["bash", "-c", script, "bash", res.stdout], capture_output=True,
-                             text=True, check=True).stdout
-        env = dict(line.split("=", 1) for line in out.splitlines())
+        env = evaluated_env("--state-dir", str(self.state_dir))
         as_json = json.loads(sandbox("env", "--state-dir", str(self.state_dir), "--json").stdout)
         self.assertEqual(env, as_json)
+        # luminatectl takes its endpoints from the generated file: nothing that would override it.
+        for name in PER_ENVIRONMENT_VARS:
+            self.assertNotIn(name, env)
+        self.assertEqual(env["LUMINATECTL_CONFIG"], str(self.state_dir / "luminatectl.yaml"))
+        self.assertEqual(env["LUMINATECTL_SANDBOX_CONFIG"], env["LUMINATECTL_CONFIG"])
+        self.assertEqual(env["LUMINATECTL_SANDBOX_DIR"], str(self.state_dir))
+        self.assertTrue(Path(env["LUMINATECTL_SANDBOX_JSON"]).exists())
+        self.assertTrue(Path(env["KUBECONFIG"]).exists())
+        self.assertTrue(Path(env["KUBECACHEDIR"]).is_dir())
+        self.assertTrue(Path(env["LUMINATECTL_PROMETHEUS_SCENARIOS"]).exists())
+        self.assertEqual(lib.http_request(env["LUMINATECTL_KUBE_EMULATOR_URL"] + "/version")[0],
+                         200)
+        # S3, for luminatectl and for other tools.
+        s3 = self.state["s3"]
+        self.assertEqual(env["LUMINATECTL_S3_ENDPOINT"], s3["url"])
+        self.assertEqual(env["AWS_ENDPOINT_URL"], s3["url"])
+        self.assertEqual(env["LUMINATECTL_S3_BUCKET"], "luminate-backups-local")
+        self.assertEqual(env["LUMINATECTL_S3_REGION"], "us-east-1")
+        self.assertEqual(env["AWS_DEFAULT_REGION"], "us-east-1")
+        self.assertEqual(env["LUMINATECTL_S3_ACCESS_KEY_ID"], env["AWS_ACCESS_KEY_ID"])
+        secret_file = Path(env["LUMINATECTL_S3_SECRET_ACCESS_KEY_FILE"])
+        self.assertEqual(secret_file.stat().st_mode & 0o777, 0o600)
+        self.assertEqual(secret_file.read_text().strip(), env["AWS_SECRET_ACCESS_KEY"])
+        self.assertTrue(env["AWS_SECRET_ACCESS_KEY"])
+        self.assertNotIn(env["AWS_SECRET_ACCESS_KEY"], (self.state_dir / "sandbox.json").read_text())
+        self.assertEqual(env["LUMINATECTL_PUSHGATEWAY_URL"], self.state["pushgateway"]["url"])
+        # The modern node.
+        modern = self.state["clickhouse_modern"]
+        self.assertEqual(env["LUMINATECTL_MODERN_CLICKHOUSE_URL"], modern["url"])
+        self.assertEqual(env["LUMINATECTL_MODERN_CLICKHOUSE_PASSWORD_FILE"],
+                         modern["users"]["ops"]["password_file"])
+        self.assertEqual(env["LUMINATECTL_MODERN_READER_PASSWORD_FILE"],
+                         modern["users"]["reader"]["password_file"])
+
+    def test_09b_env_for_tests_adds_the_local_environment(self):
+        plain = evaluated_env("--state-dir", str(self.state_dir))
+        env = evaluated_env("--state-dir", str(self.state_dir), "--tests")
+        as_json = json.loads(sandbox("env", "--state-dir", str(self.state_dir), "--tests",
+                                     "--json").stdout)
+        self.assertEqual(env, as_json)
+        self.assertEqual(set(env) - set(plain), set(PER_ENVIRONMENT_VARS))
+        # No LUMINATECTL_CONFIG: the Swift tests pick their own environments (--env production).
+        self.assertEqual(set(plain) - set(env), {"LUMINATECTL_CONFIG"})
+        self.assertEqual(env["LUMINATECTL_SANDBOX_CONFIG"], plain["LUMINATECTL_CONFIG"])
+        self.assertEqual({k: env[k] for k in env if k in plain}, {k: plain[k] for k in env if k in plain})
         self.assertEqual(env["LUMINATECTL_ENV"], "local")
         self.assertEqual(env["LUMINATECTL_CLICKHOUSE_USER"], "ops")
         self.assertEqual(env["LUMINATECTL_CLICKHOUSE_CLUSTER"], "luminate")
         self.assertEqual(env["LUMINATECTL_CONTEXT"], "luminate-local")
         self.assertEqual(env["LUMINATECTL_NAMESPACE"], "luminate")
-        self.assertEqual(env["LUMINATECTL_SANDBOX_DIR"], str(self.state_dir))
-        self.assertTrue(Path(env["LUMINATECTL_SANDBOX_JSON"]).exists())
-        self.assertTrue(Path(env["KUBECONFIG"]).exists())
-        self.assertTrue(Path(env["LUMINATECTL_PROMETHEUS_SCENARIOS"]).exists())
         password = Path(env["LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"]).read_text()
         status, body = ch_query(env["LUMINATECTL_CLICKHOUSE_URL"], "SELECT 1", "ops", password)
         self.assertEqual((status, body.strip()), (200, "1"))
         host, port = env["LUMINATECTL_CLICKHOUSE_NATIVE"].split(":")
         self.assertTrue(lib.port_open(int(port)))
         self.assertEqual(lib.http_request(env["LUMINATECTL_PROMETHEUS_URL"] + "/-/ready")[0], 200)
-        self.assertEqual(lib.http_request(env["LUMINATECTL_KUBE_EMULATOR_URL"] + "/version")[0],
-                         200)
 
     def test_10_status_and_idempotent_up(self):
         res = sandbox("status", "--state-dir", str(self.state_dir))
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
-        for name in ("zookeeper", "ch-s1-r1", "ch-s1-r2", "ch-s2-r1", "ch-s2-r2",
-                     "prometheus", "kube-emulator"):
+        for name in COMPONENTS:
             self.assertRegex(res.stdout, rf"(?m)^{name}\s+\d+\s+\d+\s+up\s")
+        res = sandbox("status", "--state-dir", str(self.state_dir), "--json")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        rows = {r["name"]: r for r in json.loads(res.stdout)["components"]}
+        self.assertEqual(set(rows), set(COMPONENTS))
+        for name, kind in (("s3", "s3"), ("clickhouse-modern", "clickhouse-modern"),
+                           ("pushgateway", "pushgateway")):
+            self.assertEqual(rows[name]["kind"], kind)
+            self.assertTrue(rows[name]["up"], rows[name])
+            self.assertGreater(rows[name]["rss_mb"], 0)
         res = sandbox("up", "--state-dir", str(self.state_dir))
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertIn("already up", res.stderr)
         # Same processes as before.
         state = json.loads((self.state_dir / "sandbox.json").read_text())
         self.assertEqual(all_pids(state), all_pids(self.state))
+
+    def test_11_generated_configuration_file(self):
+        path = self.state_dir / "luminatectl.yaml"
+        self.assertEqual(self.state["config_file"], str(path))
+        self.assertEqual(path.stat().st_mode & 0o777, 0o600)
+        config = load_yaml(path)
+        self.assertEqual(set(config), {"defaultEnvironment", "environments"})
+        self.assertEqual(config["defaultEnvironment"], "local")
+        envs = config["environments"]
+        self.assertEqual(list(envs), ["local", "local-modern"])
+        for name, env in envs.items():
+            self.assertEqual(set(env), set(CONFIG_KEYS), name)
+            for section, keys in CONFIG_KEYS.items():
+                self.assertLessEqual(set(env[section]), keys, f"{name}.{section}")
+            self.assertEqual(env["kubernetes"], {"context": "luminate-local", "namespace": "luminate",
+                                                 "kubeconfig": self.state["kube"]["kubeconfig"]})
+            self.assertEqual(env["prometheus"], {"url": self.state["prometheus"]["url"]})
+        local, modern = envs["local"]["clickhouse"], envs["local-modern"]["clickhouse"]
+        self.assertEqual(local, {"url": self.ch["http_url"], "native": self.ch["native"],
+                                 "user": "ops", "cluster": "luminate", "database": "luminate",
+                                 "password": {"file": self.ch["users"]["ops"]["password_file"]}})
+        m = self.state["clickhouse_modern"]
+        self.assertEqual(modern, {"url": m["url"], "user": "ops", "cluster": "",
+                                  "database": "luminate",
+                                  "password": {"file": m["users"]["ops"]["password_file"]}})
+        # The addresses answer, with the passwords the file points at.
+        for ch in (local, modern):
+            password = Path(ch["password"]["file"]).read_text()
+            status, body = ch_query(ch["url"], "SELECT 1", ch["user"], password)
+            self.assertEqual((status, body.strip()), (200, "1"), ch["url"])
+        # luminatectl itself reads it, when a binary is at hand (scripts/test sets LUMINATECTL_BIN
+        # only for the manifest tests; set it to check here too).
+        binary = os.environ.get("LUMINATECTL_BIN")
+        if binary:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LUMINATECTL_")}
+            env.update(json.loads(sandbox("env", "--state-dir", str(self.state_dir), "--json").stdout))
+            for name, url in (("local", local["url"]), ("local-modern", modern["url"])):
+                res = subprocess.run([binary, "config", "view", "--env", name], capture_output=True,
+                                     text=True, timeout=60, env=env)
+                self.assertEqual(res.returncode, 0, res.stderr)
+                self.assertIn(url, res.stdout)
+
+    def test_12_s3_buckets(self):
+        s3 = self.state["s3"]
+        self.assertEqual(s3["buckets"], ["luminate-backups-local", "luminate-backups-local-dr"])
+        self.assertEqual(s3["region"], "us-east-1")
+        self.assertEqual(Path(s3["secret_file"]).stat().st_mode & 0o777, 0o600)
+        status, body = lib.http_request(s3["url"] + "/")
+        self.assertEqual(status, 200, body)
+        names = [e.text for e in ET.fromstring(body).iter() if e.tag.endswith("}Name")]
+        self.assertLessEqual(set(s3["buckets"]), set(names))
+        for bucket in s3["buckets"]:
+            status, body = lib.http_request(f"{s3['url']}/{bucket}?list-type=2")
+            self.assertEqual(status, 200, body)
+            self.assertIn("ListBucketResult", body)
+
+    def test_13_modern_clickhouse(self):
+        m = self.state["clickhouse_modern"]
+        status, body = lib.http_request(m["url"] + "/ping")
+        self.assertEqual((status, body.strip()), (200, "Ok."))
+        for user in ("ops", "reader"):
+            pw_file = Path(m["users"][user]["password_file"])
+            self.assertEqual(pw_file.stat().st_mode & 0o777, 0o600)
+        ops = Path(m["users"]["ops"]["password_file"]).read_text()
+        status, body = ch_query(m["url"], "SELECT version()", "ops", ops)
+        self.assertEqual(status, 200, body)
+        self.assertGreaterEqual(int(body.split(".")[0]), 22, body)  # BACKUP/RESTORE exist
+        # 26.x answers a wrong password with 516 AUTHENTICATION_FAILED, HTTP 403 (18.16: 401).
+        status, body = ch_query(m["url"], "SELECT 1", "ops", "wrong-password")
+        self.assertEqual(status, 403, body)
+        self.assertIn("AUTHENTICATION_FAILED", body)
+        reader = Path(m["users"]["reader"]["password_file"]).read_text()
+        status, body = ch_query(m["url"], f"INSERT INTO {m['database']}.{m['table']} VALUES "
+                                "(now(), 'x', 'y', '{}', 1)", "reader", reader)
+        self.assertNotEqual(status, 200)
+        self.assertIn("READONLY", body)
+        status, body = ch_query(m["url"], f"SELECT count() FROM {m['database']}.{m['table']}",
+                                "ops", ops)
+        self.assertEqual((status, body.strip()), (200, str(m["seed"]["total_rows"])))
+        status, body = ch_query(m["url"], "SELECT name FROM system.disks FORMAT TSV", "ops", ops)
+        self.assertEqual(status, 200, body)
+        disk = m["backups_disk"]
+        self.assertIn(disk["name"] if isinstance(disk, dict) else disk, body.split())
+
+    def test_14_pushed_metric_reaches_prometheus(self):
+        pg, prom = self.state["pushgateway"], self.state["prometheus"]
+        self.assertEqual(lib.http_request(pg["url"] + "/-/ready")[0], 200)
+        stamp = int(time.time())
+        job = f"sandbox-test-{os.getpid()}"
+        group = f"{pg['url']}/metrics/job/{job}/namespace/luminate"
+        status, body = lib.http_request(
+            group, data=f"luminate_backup_last_success_timestamp_seconds {stamp}\n",
+            method="PUT")
+        self.assertEqual(status, 200, body)
+        self.addCleanup(lib.http_request, group, method="DELETE")
+        selector = f'luminate_backup_last_success_timestamp_seconds{{job="{job}"}}'
+        found = []
+
+        def scraped() -> bool:
+            query = urllib.parse.urlencode({"query": selector, "time": f"{time.time():.3f}"})
+            status, body = lib.http_request(f"{prom['url']}/api/v1/query?{query}", timeout=5)
+            result = json.loads(body)["data"]["result"] if status == 200 else []
+            found[:] = result
+            return bool(result)
+        self.assertTrue(lib.wait_until(scraped, 10, interval=0.25),
+                        f"{selector} not in Prometheus after 10 s")
+        # honor_labels: the pushed job label survives the scrape.
+        self.assertEqual(found[0]["metric"]["job"], job)
+        self.assertEqual(found[0]["metric"]["namespace"], "luminate")
+        self.assertEqual(float(found[0]["value"][1]), stamp)
+        # The backfilled fixtures are still there, in the past.
+        spec = json.loads(Path(prom["scenarios"]).read_text())
+        query = urllib.parse.urlencode({"query": "count(luminate_http_requests_total)",
+                                        "time": spec["data_end"]})
+        status, body = lib.http_request(f"{prom['url']}/api/v1/query?{query}")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(json.loads(body)["data"]["result"])
 
     def test_99_down_leaves_nothing(self):
         state = self.state
@@ -366,6 +562,9 @@ class TestFailedStart(unittest.TestCase):
 
     def test_zookeeper_port_taken(self):
         self.check_failure("zookeeper", "Address already in use")
+
+    def test_pushgateway_port_taken(self):
+        self.check_failure("pushgateway", "address already in use")
 
 
 class TestInterruptedUp(unittest.TestCase):
@@ -444,6 +643,11 @@ class TestInstallDeps(unittest.TestCase):
         self.fake("apt-get", 'echo "apt-get $* policy=$(test -x "$INSTALL_DEPS_POLICY_RC_D" '
                              '&& echo yes || echo no)" >> "$CALLS"')
         os.chmod(self.tmp, 0o755)  # reachable by `nobody` in the non-root cases
+        # install-deps ends with `pyvenv.py ensure`: point it at a venv marked complete, so the
+        # test never installs one (nor needs a HOME, which `nobody` lacks).
+        self.venv = self.tmp / "venv"
+        self.venv.mkdir()
+        (self.venv / pyvenv.MARKER).write_text(pyvenv.requirements_hash() + "\n")
 
     def fake(self, name: str, body: str) -> None:
         path = self.bin / name
@@ -453,7 +657,8 @@ class TestInstallDeps(unittest.TestCase):
     def run_deps(self, *args: str, missing: str = "", as_nobody: bool = False,
                  path: str | None = None) -> subprocess.CompletedProcess:
         env = {"PATH": path or f"{self.bin}:/usr/bin:/bin", "FAKE_MISSING": missing,
-               "CALLS": str(self.calls), "INSTALL_DEPS_POLICY_RC_D": str(self.policy)}
+               "CALLS": str(self.calls), "INSTALL_DEPS_POLICY_RC_D": str(self.policy),
+               "LUMINATECTL_LOCALENV_VENV": str(self.venv)}
         cmd = ["bash", str(self.INSTALL_DEPS), *args]
         if as_nobody:
             cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]

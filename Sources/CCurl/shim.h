@@ -19,6 +19,11 @@
 typedef size_t (*luminate_curl_data_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*luminate_curl_progress_callback)(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
                                                curl_off_t ultotal, curl_off_t ulnow);
+// CURLOPT_READFUNCTION fills `buffer` with up to size * nitems request-body bytes.
+typedef size_t (*luminate_curl_read_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
+// CURLOPT_SEEKFUNCTION rewinds the request body when curl must send it again (a kept-alive
+// connection that died under the first attempt).
+typedef int (*luminate_curl_seek_callback)(void *userdata, curl_off_t offset, int origin);
 
 struct luminate_curl_api {
     const char *error;
@@ -121,6 +126,14 @@ static inline CURLcode luminate_curl_setopt_slist(CURL *handle, CURLoption optio
 static inline CURLcode luminate_curl_setopt_data_callback(CURL *handle, CURLoption option,
                                                           luminate_curl_data_callback value) {
     return luminate_curl_table.easy_setopt(handle, option, value);
+}
+
+static inline CURLcode luminate_curl_setopt_read_callback(CURL *handle, luminate_curl_read_callback value) {
+    return luminate_curl_table.easy_setopt(handle, CURLOPT_READFUNCTION, value);
+}
+
+static inline CURLcode luminate_curl_setopt_seek_callback(CURL *handle, luminate_curl_seek_callback value) {
+    return luminate_curl_table.easy_setopt(handle, CURLOPT_SEEKFUNCTION, value);
 }
 
 static inline CURLcode luminate_curl_setopt_progress_callback(CURL *handle, luminate_curl_progress_callback value) {

@@ -7,7 +7,9 @@ client's source port), so a test can see whether two requests shared one connect
 
 Routes (any method unless noted):
   /echo                  JSON: method, path, query, headers, body (text up to 64 KiB), bodyLength,
-                         bodyAdler32, connection, clientPort
+                         bodyAdler32, bodySha256, connection, clientPort
+  /drain?rate=B          reads the request body at about B bytes a second (default 1 MiB), then
+                         answers 200 with the count it read: an upload that takes a while
   /status/<code>         that status, body "status <code>"
   /bytes?count=N         N bytes of the pattern 0,1,...,255,0,1,...
   /drip?chunks=N&size=S&interval=T
@@ -22,6 +24,7 @@ With --tls-cert/--tls-key it serves HTTPS instead.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import ssl
@@ -87,6 +90,9 @@ class Handler(BaseHTTPRequestHandler):
     def route(self, head: bool = False) -> None:
         url = urllib.parse.urlsplit(self.path)
         params = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/drain":
+            self.drain(float(params.get("rate", str(1 << 20))))
+            return
         body = self.read_body()
         if url.path == "/echo":
             report = {
@@ -97,6 +103,7 @@ class Handler(BaseHTTPRequestHandler):
                 "body": body.decode("utf-8", "replace") if len(body) <= 65536 else None,
                 "bodyLength": len(body),
                 "bodyAdler32": zlib.adler32(body),
+                "bodySha256": hashlib.sha256(body).hexdigest(),
                 "connection": self.connection_id,
                 "clientPort": self.client_address[1],
             }
@@ -132,6 +139,24 @@ class Handler(BaseHTTPRequestHandler):
             piece = PATTERN[: min(len(PATTERN), count - sent)]
             self.wfile.write(piece)
             sent += len(piece)
+
+    def drain(self, rate: float) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        got = 0
+        piece = max(1, int(rate / 20))
+        try:
+            while got < length:
+                chunk = self.rfile.read(min(piece, length - got))
+                if not chunk:
+                    break
+                got += len(chunk)
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if got < length:
+            self.close_connection = True  # the client gave up, as the interrupt test wants
+            return
+        self.answer(200, str(got).encode())
 
     def drip(self, chunks: int, size: int, interval: float) -> None:
         self.send_response(200)

@@ -125,7 +125,15 @@ package final class CurlTransport: StreamingHTTPTransport {
             errorBuffer.deallocate()
         }
 
-        let transfer = Transfer(handle: curl, limit: request.responseLimit, interrupt: interrupt, onChunk: onChunk)
+        if request.body != nil && request.bodyFile != nil {
+            throw HTTPTransportError.transport(
+                host: host, curlCode: Int(CURLE_BAD_FUNCTION_ARGUMENT.rawValue),
+                message: "a request has a body or a body file, not both")
+        }
+        // Opened (and checked against the file's size) before anything is sent.
+        let upload = try request.bodyFile.map { try FileUpload(opening: $0) }
+        let transfer = Transfer(
+            handle: curl, limit: request.responseLimit, interrupt: interrupt, onChunk: onChunk, upload: upload)
         let userdata = Unmanaged.passUnretained(transfer).toOpaque()
 
         let options = OptionSetter(curl: curl, host: host)
@@ -138,12 +146,24 @@ package final class CurlTransport: StreamingHTTPTransport {
         try options.long(CURLOPT_FOLLOWLOCATION, 0, "redirects")
         try options.long(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout), "connect timeout")
         try options.long(CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout), "timeout")
+        if let stall = request.stallTimeout {
+            // Less than one byte a second for that long, either way, is a stall.
+            try options.long(CURLOPT_LOW_SPEED_LIMIT, 1, "stall limit")
+            try options.long(CURLOPT_LOW_SPEED_TIME, max(1, Int(stall.rounded(.up))), "stall timeout")
+        }
         // Long ClickHouse queries sit silent for minutes; keepalive probes stop NAT and load
         // balancers from dropping the idle connection underneath them.
         try options.long(CURLOPT_TCP_KEEPALIVE, 1, "tcp keepalive")
         try options.string(CURLOPT_USERAGENT, userAgent, "user agent")
         try configureTLS(options)
         try options.slist(CURLOPT_HTTPHEADER, headerList, "headers")
+        if let signing = request.awsSigV4 {
+            // libcurl signs with the secret and sends only the signature. USERNAME and PASSWORD
+            // rather than USERPWD's `key:secret`, which would split a key at its first colon.
+            try options.string(CURLOPT_AWS_SIGV4, signing.provider, "aws-sigv4")
+            try options.string(CURLOPT_USERNAME, signing.accessKeyID, "aws access key id")
+            try options.string(CURLOPT_PASSWORD, signing.secretAccessKey, "aws secret access key")
+        }
 
         try options.callback(CURLOPT_WRITEFUNCTION, "write callback") { data, size, count, userdata in
             guard let userdata else { return 0 }
@@ -169,13 +189,20 @@ package final class CurlTransport: StreamingHTTPTransport {
         try options.pointer(CURLOPT_XFERINFODATA, userdata, "progress data")
 
         let code: CURLcode = try withExtendedLifetime(transfer) {
-            try withBody(request) { body in
+            if let upload {
+                try configureUpload(request.method.uppercased(), upload, userdata: userdata, options)
+                return luminate_curl_easy_perform(curl)
+            }
+            return try withBody(request) { body in
                 try configureMethod(request.method.uppercased(), body: body, options)
                 return luminate_curl_easy_perform(curl)
             }
         }
 
         if transfer.interrupted { throw HTTPTransportError.interrupted(host: host) }
+        if let upload, let failure = upload.failure {
+            throw HTTPBodyFileError(path: upload.path, reason: failure)
+        }
         if transfer.limitExceeded { throw HTTPTransportError.responseTooLarge(host: host, limit: request.responseLimit) }
         if let error = transfer.chunkError { throw error }
         guard code == CURLE_OK else {
@@ -221,6 +248,12 @@ package final class CurlTransport: StreamingHTTPTransport {
         // With a body curl adds `Expect: 100-continue` past 1 MB (a stall on servers that never
         // answer it) and `Content-Type: application/x-www-form-urlencoded`, which some servers
         // parse as form fields. Callers state a content type when they mean one.
+        //
+        // Not on signed requests: libcurl 7.88 signs every header of the list, these removal
+        // markers included (`SignedHeaders=content-type;expect;host;...` for headers never sent),
+        // and the server's signature then differs. S3 and its kin answer `100-continue`, and S3
+        // callers always state the content type of a body.
+        guard request.awsSigV4 == nil else { return lines }
         if request.header("Expect") == nil { lines.append("Expect:") }
         if request.header("Content-Type") == nil { lines.append("Content-Type:") }
         return lines
@@ -246,6 +279,30 @@ package final class CurlTransport: StreamingHTTPTransport {
         }
     }
 
+    /// A body read from a file: an upload of a known size, read (and on a retry re-read) by the
+    /// callbacks. `UPLOAD` means PUT; any other method is named explicitly.
+    private func configureUpload(
+        _ method: String, _ upload: FileUpload, userdata: UnsafeMutableRawPointer, _ options: OptionSetter
+    ) throws {
+        try options.long(CURLOPT_UPLOAD, 1, "upload")
+        try options.off(CURLOPT_INFILESIZE_LARGE, curl_off_t(upload.length), "upload size")
+        // Fewer, larger reads than the 64 KB default; still nothing like the file's size.
+        try options.long(CURLOPT_UPLOAD_BUFFERSIZE, 512 << 10, "upload buffer size")
+        try options.check(luminate_curl_setopt_read_callback(options.curl) { buffer, size, count, userdata in
+            guard let buffer, let userdata else { return Int(CURL_READFUNC_ABORT) }
+            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+            return transfer.readBody(into: buffer, capacity: size * count)
+        }, "read callback")
+        try options.pointer(CURLOPT_READDATA, userdata, "read data")
+        try options.check(luminate_curl_setopt_seek_callback(options.curl) { userdata, offset, origin in
+            guard let userdata, origin == SEEK_SET else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
+            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+            return transfer.upload?.rewind(to: Int64(offset)) == true ? Int32(CURL_SEEKFUNC_OK) : Int32(CURL_SEEKFUNC_FAIL)
+        }, "seek callback")
+        try options.pointer(CURLOPT_SEEKDATA, userdata, "seek data")
+        if method != "PUT" { try options.string(CURLOPT_CUSTOMREQUEST, method, "method") }
+    }
+
     /// Runs `body` with the request's bytes; POST, PUT and PATCH always carry a body (empty if
     /// none was given) so that servers see `Content-Length: 0` rather than a missing length.
     private func withBody<T>(_ request: HTTPRequest, _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
@@ -256,11 +313,16 @@ package final class CurlTransport: StreamingHTTPTransport {
         return try body(nil)
     }
 
-    /// A timeout while connecting reports the connect timeout, one after that the total.
+    /// A timeout while connecting reports the connect timeout, one after that the total, unless
+    /// the transfer stalled before the total was up.
     private func timeoutThatFired(_ curl: UnsafeMutableRawPointer, _ request: HTTPRequest) -> Double {
         var connected: curl_off_t = 0
         _ = luminate_curl_getinfo_off(curl, CURLINFO_CONNECT_TIME_T, &connected)
-        return connected == 0 ? min(request.connectTimeout, request.timeout) : request.timeout
+        if connected == 0 { return min(request.connectTimeout, request.timeout) }
+        var total: curl_off_t = 0
+        _ = luminate_curl_getinfo_off(curl, CURLINFO_TOTAL_TIME_T, &total)
+        if let stall = request.stallTimeout, Double(total) / 1_000_000 < request.timeout - 0.5 { return stall }
+        return request.timeout
     }
 
     // MARK: - The handle pool
@@ -359,6 +421,7 @@ private final class Transfer {
     let limit: Int
     let interrupt: Interrupt
     let onChunk: ((Data) throws -> Void)?
+    let upload: FileUpload?
 
     var body = Data()
     var headers: [String: String] = [:]
@@ -369,11 +432,26 @@ private final class Transfer {
     private var streamsBody: Bool?
     private var expectedLength: Int?
 
-    init(handle: UnsafeMutableRawPointer, limit: Int, interrupt: Interrupt, onChunk: ((Data) throws -> Void)?) {
+    init(
+        handle: UnsafeMutableRawPointer, limit: Int, interrupt: Interrupt, onChunk: ((Data) throws -> Void)?,
+        upload: FileUpload?
+    ) {
         self.handle = handle
         self.limit = limit
         self.interrupt = interrupt
         self.onChunk = onChunk
+        self.upload = upload
+    }
+
+    /// Fills curl's upload buffer from the body file; an interrupt stops the upload here too,
+    /// without waiting for the next progress call.
+    func readBody(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        if interrupt.isSet {
+            interrupted = true
+            return Int(CURL_READFUNC_ABORT)
+        }
+        guard let upload else { return 0 }
+        return upload.read(into: UnsafeMutableRawPointer(buffer), capacity: capacity) ?? Int(CURL_READFUNC_ABORT)
     }
 
     /// Returns false to make curl abort the transfer.
@@ -420,6 +498,73 @@ private final class Transfer {
     func shouldAbort() -> Bool {
         if interrupt.isSet { interrupted = true }
         return interrupted
+    }
+}
+
+/// The file a request body is read from: one range of it, read with `pread` as curl asks, so
+/// nothing but curl's upload buffer is ever in memory.
+private final class FileUpload {
+    let path: String
+    let offset: Int64
+    let length: Int64
+    private let descriptor: Int32
+    /// Bytes of the range handed to curl so far.
+    private var position: Int64 = 0
+    /// Why reading stopped, when it did.
+    private(set) var failure: String?
+
+    init(opening body: HTTPFileBody) throws {
+        path = body.path
+        offset = body.offset
+        let descriptor = open(body.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw HTTPBodyFileError(path: body.path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw HTTPBodyFileError(path: body.path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw HTTPBodyFileError(path: body.path, reason: "not a regular file")
+        }
+        let size = Int64(info.st_size)
+        let length = body.length ?? (size - body.offset)
+        guard body.offset >= 0, length >= 0, body.offset + length <= size else {
+            close(descriptor)
+            throw HTTPBodyFileError(
+                path: body.path, reason: "\(length) bytes from offset \(body.offset) run past the end of the file (\(size) bytes)")
+        }
+        self.length = length
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    /// Up to `capacity` next bytes of the range into `buffer`: their count, 0 at the end, nil
+    /// when the file cannot be read (or ended early: it shrank since it was opened).
+    func read(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int? {
+        let wanted = Int(min(Int64(capacity), length - position))
+        guard wanted > 0 else { return 0 }
+        while true {
+            let count = pread(descriptor, buffer, wanted, off_t(offset + position))
+            if count > 0 {
+                position += Int64(count)
+                return count
+            }
+            if count < 0 && errno == EINTR { continue }
+            failure = count < 0
+                ? String(cString: strerror(errno))
+                : "the file ended \(length - position) bytes early (it changed while being sent)"
+            return nil
+        }
+    }
+
+    /// Back to `offset` bytes into the range, for curl to send the body again.
+    func rewind(to offset: Int64) -> Bool {
+        guard offset >= 0, offset <= length else { return false }
+        position = offset
+        return true
     }
 }
 

@@ -7,9 +7,17 @@ package struct HTTPRequest: Sendable, Equatable {
     /// Ordered; names are case-insensitive on the wire.
     package var headers: [(name: String, value: String)]
     package var body: Data?
+    /// A body read from a file while it is sent (backups far larger than memory); exclusive with
+    /// `body`. The transport reads it in small pieces and never holds it whole.
+    package var bodyFile: HTTPFileBody?
+    /// Sign the request with AWS Signature Version 4 (S3 and S3-compatible stores).
+    package var awsSigV4: AWSSigV4Credential?
     package var connectTimeout: Double
     /// Whole-exchange limit.
     package var timeout: Double
+    /// Gives up when no byte has moved in either direction for this long: for transfers too
+    /// large for a whole-exchange limit (a restore of many gigabytes) that must still not hang.
+    package var stallTimeout: Double?
     /// Most response bytes kept; a larger body is an error rather than a silent truncation.
     package var responseLimit: Int
 
@@ -18,21 +26,28 @@ package struct HTTPRequest: Sendable, Equatable {
         url: String,
         headers: [(name: String, value: String)] = [],
         body: Data? = nil,
+        bodyFile: HTTPFileBody? = nil,
+        awsSigV4: AWSSigV4Credential? = nil,
         connectTimeout: Double = 5,
         timeout: Double = 30,
+        stallTimeout: Double? = nil,
         responseLimit: Int = 256 << 20
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
+        self.awsSigV4 = awsSigV4
         self.connectTimeout = connectTimeout
         self.timeout = timeout
+        self.stallTimeout = stallTimeout
         self.responseLimit = responseLimit
     }
 
     package static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body
+        lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.bodyFile == rhs.bodyFile
+            && lhs.awsSigV4 == rhs.awsSigV4
             && lhs.headers.map { "\($0.name.lowercased()): \($0.value)" } == rhs.headers.map { "\($0.name.lowercased()): \($0.value)" }
     }
 
@@ -43,6 +58,65 @@ package struct HTTPRequest: Sendable, Equatable {
 
     /// `GET http://host/path?query` with secrets in the URL redacted, for `--verbose` and errors.
     package var requestLine: String { "\(method) \(Redactor.redactURL(url))" }
+}
+
+/// A request body taken from part of a file: `length` bytes from `offset` (the rest of the file
+/// when nil). Multipart uploads send one range of a large file per request.
+package struct HTTPFileBody: Sendable, Equatable, CustomStringConvertible {
+    package var path: String
+    package var offset: Int64
+    package var length: Int64?
+
+    package init(path: String, offset: Int64 = 0, length: Int64? = nil) {
+        self.path = path
+        self.offset = offset
+        self.length = length
+    }
+
+    package var description: String {
+        let range = length.map { "\($0) B" } ?? "to the end"
+        return offset == 0 && length == nil ? "file \(path)" : "file \(path), \(range) from offset \(offset)"
+    }
+}
+
+/// The body file of a request could not be read: missing, unreadable, or shorter than the range
+/// asked for. Nothing was sent, or the transfer was stopped.
+package struct HTTPBodyFileError: Error, Equatable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
+
+    package init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    package var description: String { "cannot read \(path): \(reason)" }
+}
+
+/// What libcurl needs to sign a request with AWS Signature Version 4 (`CURLOPT_AWS_SIGV4`).
+///
+/// The secret never appears in `description`, in reflection (`dump`, `String(reflecting:)`, the
+/// failure messages of `XCTAssertEqual`) or in `HTTPRequest`'s; it is also registered with
+/// `Redactor` on creation, so any text that still carries it (a server echoing it back) is scrubbed.
+package struct AWSSigV4Credential: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
+    /// `aws:amz:REGION:SERVICE`, libcurl's provider string: `aws:amz:us-east-1:s3`.
+    package var provider: String
+    package var accessKeyID: String
+    package var secretAccessKey: String
+
+    package init(provider: String, accessKeyID: String, secretAccessKey: String) {
+        self.provider = provider
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        Redactor.register(secret: secretAccessKey)
+    }
+
+    /// `aws:amz:us-east-1:s3 as AKIDEXAMPLE`: the access key id names who signs; it is not a secret.
+    package var description: String { "\(provider) as \(accessKeyID)" }
+
+    package var customMirror: Mirror {
+        Mirror(self, children: ["provider": provider, "accessKeyID": accessKeyID, "secretAccessKey": Redactor.mask])
+    }
 }
 
 /// What came back; any status, 2xx or not (callers decide what a status means).
@@ -112,6 +186,7 @@ extension HTTPRequest: CustomStringConvertible, CustomReflectable {
                 ? "\(header.name): \(Redactor.mask)" : "\(header.name): \(Redactor.redact(header.value))"
         }
         return "\(requestLine) [\(shown.joined(separator: ", "))]" + (body.map { " (body \($0.count) B)" } ?? "")
+            + (bodyFile.map { " (body from \($0))" } ?? "") + (awsSigV4.map { " (aws-sigv4 \($0))" } ?? "")
     }
 
     package var customMirror: Mirror { Mirror(self, children: ["request": description]) }

@@ -9,6 +9,9 @@ import Foundation
 ///     > (body 214 B)
 ///     < 200 in 12 ms (3.1 KB)
 ///
+/// A body read from a file shows as `> (body from file PATH, N B from offset O)`, a request signed
+/// with AWS SigV4 as `> (aws-sigv4 aws:amz:REGION:s3 as ACCESS_KEY_ID)`.
+///
 /// Bodies are never printed (queries can carry data, answers can carry anything), only their
 /// sizes; credential headers show the header name and a mask, and everything else passes through
 /// `Redactor` so registered secrets are scrubbed wherever they appear.
@@ -62,6 +65,10 @@ package struct LoggingHTTPTransport: StreamingHTTPTransport {
             log("> \(name): \(Self.isCredential(name) ? Redactor.mask : Redactor.redact(value))")
         }
         if let body = request.body { log("> (body \(Self.formatBytes(body.count)))") }
+        if let file = request.bodyFile { log("> (body from \(Redactor.redact(file.description)))") }
+        // The signature itself is computed inside libcurl and never passes through here; the
+        // access key id says who signed, the secret stays out.
+        if let signing = request.awsSigV4 { log("> (aws-sigv4 \(Redactor.redact(signing.description)))") }
     }
 
     private func logResponse(_ status: Int, bytes: Int, since started: Date) {

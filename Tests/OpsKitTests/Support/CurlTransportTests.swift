@@ -341,7 +341,7 @@ final class CurlTransportTests: XCTestCase {
 // MARK: - Fixtures
 
 /// What `/echo` reports about the request it received.
-private struct Echo: Decodable {
+struct Echo: Decodable {
     var method: String
     var path: String
     var query: String
@@ -349,6 +349,7 @@ private struct Echo: Decodable {
     var body: String?
     var bodyLength: Int
     var bodyAdler32: UInt32
+    var bodySha256: String
     var connection: Int
     var clientPort: Int
 
@@ -369,13 +370,13 @@ private struct RecordingTransport: HTTPTransport {
 }
 
 /// A fixture that could not be set up, with what went wrong.
-private struct FixtureError: Error, CustomStringConvertible {
+struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// Tests/Fixtures/http_test_server.py, running on a port of its choosing.
-private final class FixtureHTTPServer {
+final class FixtureHTTPServer {
     let port: Int
     private let process = Process()
 

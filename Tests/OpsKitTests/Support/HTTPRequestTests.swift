@@ -16,4 +16,22 @@ final class HTTPRequestTests: XCTestCase {
         }
         XCTAssertTrue("\(request)".contains("X-ClickHouse-User: ops"))
     }
+
+    func testTheSigV4SecretIsInNoDescriptionOrDump() {
+        let secret = "do-not-print-this-secret"
+        let request = HTTPRequest(
+            method: "PUT", url: "http://127.0.0.1:9000/bucket/key", bodyFile: HTTPFileBody(path: "/tmp/x", offset: 5, length: 10),
+            awsSigV4: AWSSigV4Credential(provider: "aws:amz:us-east-1:s3", accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret))
+        var dumped = ""
+        dump(request, to: &dumped)
+        var dumpedCredential = ""
+        dump(request.awsSigV4, to: &dumpedCredential)
+        for text in ["\(request)", dumped, String(reflecting: request), "\(request.awsSigV4!)", dumpedCredential,
+                     String(reflecting: request.awsSigV4!), Redactor.redact("echoed: \(secret)")] {
+            XCTAssertFalse(text.contains(secret), text)
+        }
+        XCTAssertEqual(
+            "\(request)",
+            "PUT http://127.0.0.1:9000/bucket/key [] (body from file /tmp/x, 10 B from offset 5) (aws-sigv4 aws:amz:us-east-1:s3 as AKIDEXAMPLE)")
+    }
 }

@@ -71,6 +71,24 @@ final class LoggingHTTPTransportTests: XCTestCase {
         XCTAssertEqual(logged, ["> GET http://h:1/", "> X-Forwarded-Note: v=<redacted>", "< 204 in 0 ms (0 B)"])
     }
 
+    func testFileBodiesAndSigningShowWhatAndWhoButNoSecret() throws {
+        fake.expect("PUT", "http://127.0.0.1:9000/backups/db/part-1?partNumber=1&uploadId=u1", status: 200)
+        _ = try transport().send(HTTPRequest(
+            method: "PUT", url: "http://127.0.0.1:9000/backups/db/part-1?partNumber=1&uploadId=u1",
+            headers: [("x-amz-content-sha256", "abc123")],
+            bodyFile: HTTPFileBody(path: "/var/backups/db.tar", offset: 16 << 20, length: 16 << 20),
+            awsSigV4: AWSSigV4Credential(provider: "aws:amz:us-east-1:s3", accessKeyID: "AKIDEXAMPLE", secretAccessKey: "sigv4-secret-9")),
+            interrupt: Interrupt())
+        XCTAssertEqual(logged, [
+            "> PUT http://127.0.0.1:9000/backups/db/part-1?partNumber=1&uploadId=u1",
+            "> x-amz-content-sha256: abc123",
+            "> (body from file /var/backups/db.tar, 16777216 B from offset 16777216)",
+            "> (aws-sigv4 aws:amz:us-east-1:s3 as AKIDEXAMPLE)",
+            "< 200 in 0 ms (0 B)",
+        ])
+        XCTAssertFalse(output.stderr.contains("sigv4-secret-9"))
+    }
+
     func testFailuresAreLoggedAndRethrownUnchanged() {
         let clock = self.clock
         fake.expect("GET", "http://10.0.0.7:8123/ping") { _ in

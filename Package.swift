@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // luminatectl takes no Swift package dependencies: only the toolchain and C system libraries
 // (libcurl for HTTP, libyaml for configuration and manifests, libcrypto for the journal's hash
-// chain), each wrapped in a system-library target.
+// chain, libxml2 for S3's answers), each wrapped in a system-library target.
 import PackageDescription
 
 let package = Package(
@@ -23,6 +23,13 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // libxml2's reader, opened on the first XML document like libcurl (see shim.h): linking it,
+        // or FoundationXML, would load libxml2 and ICU at every start.
+        .systemLibrary(
+            name: "CXML",
+            path: "Sources/CXML",
+            providers: [.apt(["libxml2"])]
+        ),
         .systemLibrary(
             name: "CCrypto",
             path: "Sources/CCrypto",
@@ -31,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "OpsKit",
-            dependencies: ["CCurl", "CYAML", "CCrypto"],
+            dependencies: ["CCurl", "CYAML", "CCrypto", "CXML"],
             path: "Sources/OpsKit"
         ),
         .executableTarget(

@@ -36,8 +36,13 @@ package struct XMLTree: Sendable, Equatable {
     /// libxml2 runs with network access off and entity substitution off (external entities are
     /// never fetched, internal ones are not expanded), its own error printing suppressed: the
     /// first error comes back in `XMLError.malformed` instead of on stderr.
+    ///
+    /// Whitespace before the document is skipped: S3 keeps a slow CompleteMultipartUpload alive by
+    /// sending spaces, and an XML declaration that does not come first is otherwise an error.
     package static func parse(_ data: Data) throws -> XMLTree {
         if let missing = libraryError { throw XMLError.libraryMissing(reason: missing) }
+        let leading = data.prefix { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }.count
+        let data = leading == 0 ? data : data.dropFirst(leading)
         guard data.count < Int(Int32.max) else { throw XMLError.malformed(detail: "document larger than 2 GB") }
         let options = Int32(LUMINATE_XML_PARSE_NONET | LUMINATE_XML_PARSE_NOERROR | LUMINATE_XML_PARSE_NOWARNING
             | LUMINATE_XML_PARSE_NOCDATA)

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// ClickHouse's own index of a native backup, the `.backup` file at its root (a Poco XML
 /// configuration written by `BackupImpl::writeBackupMetadata`): one `<file>` per file with its
@@ -37,51 +34,26 @@ package struct ClickHouseBackupIndex: Sendable, Equatable {
         package var description: String
     }
 
+    /// Read with `XMLTree` (libxml2, opened on first use) rather than FoundationXML, whose import
+    /// alone would load libxml2 and ICU at every start of every command.
     package static func parse(_ data: Data) throws -> ClickHouseBackupIndex {
-        let reader = IndexReader()
-        let parser = XMLParser(data: data)
-        parser.delegate = reader
-        guard parser.parse(), reader.sawConfig else {
-            throw Malformed(description: parser.parserError.map { "XML error: \($0.localizedDescription)" } ?? "no <config> element")
+        let root: XMLTree
+        do {
+            root = try XMLTree.parse(data)
+        } catch {
+            throw Malformed(description: "XML error: \(error)")
         }
-        return ClickHouseBackupIndex(version: reader.version, timestamp: reader.timestamp, files: reader.files)
-    }
-}
-
-/// Collects `<config>/<version>`, `<timestamp>` and `<contents>/<file>` elements.
-private final class IndexReader: NSObject, XMLParserDelegate {
-    var sawConfig = false
-    var version: Int?
-    var timestamp: String?
-    var files: [ClickHouseBackupIndex.File] = []
-    private var path: [String] = []
-    private var text = ""
-    private var current: [String: String] = [:]
-
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-        path.append(name)
-        text = ""
-        if path == ["config"] { sawConfig = true }
-        if path == ["config", "contents", "file"] { current = [:] }
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        switch path {
-        case ["config", "version"]: version = Int(value)
-        case ["config", "timestamp"]: timestamp = value
-        case ["config", "contents", "file"]:
-            let size = UInt64(current["size"] ?? "") ?? 0
-            let useBase = current["use_base"] == "true" || current["use_base"] == "1"
-            files.append(.init(name: current["name"] ?? "", size: size, checksum: current["checksum"], useBase: useBase,
-                               baseSize: UInt64(current["base_size"] ?? "") ?? (useBase ? size : 0),
-                               dataFileName: current["data_file"]))
-        default:
-            if path.count == 4, Array(path.prefix(3)) == ["config", "contents", "file"] { current[name] = value }
+        guard root.name == "config" else { throw Malformed(description: "no <config> element") }
+        func value(_ element: XMLTree, _ name: String) -> String? {
+            element.text(of: name).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         }
-        path.removeLast()
-        text = ""
+        let files = root.child("contents")?.children("file").map { file -> File in
+            let size = UInt64(value(file, "size") ?? "") ?? 0
+            let useBase = value(file, "use_base") == "true" || value(file, "use_base") == "1"
+            return File(
+                name: value(file, "name") ?? "", size: size, checksum: value(file, "checksum"), useBase: useBase,
+                baseSize: UInt64(value(file, "base_size") ?? "") ?? (useBase ? size : 0), dataFileName: value(file, "data_file"))
+        }
+        return ClickHouseBackupIndex(version: value(root, "version").flatMap { Int($0) }, timestamp: value(root, "timestamp"), files: files ?? [])
     }
 }

@@ -10,6 +10,7 @@ package enum CommandTable {
             and LUMINATECTL_* variables.
             """,
         subcommands: [
+            BackupCommand.group,
             ChecklistCommand.group,
             ConfigCommands.group,
             JournalCommands.group,

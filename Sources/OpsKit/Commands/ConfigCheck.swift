@@ -58,7 +58,7 @@ enum ConfigCheck {
 
     /// How `config check` reaches an S3 backup store; nil until the S3 client provides one, and
     /// the row then reports the store as configured without reaching it.
-    static let s3Probe: (any S3Probe)? = nil
+    static let s3Probe: (any S3Probe)? = S3ClientProbe()
 
     static func run(_ connections: Connections, s3Probe: (any S3Probe)? = nil) -> [Result] {
         let c = connections.configuration

@@ -128,6 +128,7 @@ enum ConfigView {
         }
         rows += [
             row("backup.disk", backup.disk),
+            row("backup.diskPath", backup.diskPath),
             Row(key: "backup.engine", value: .string(backup.engine.value.rawValue), source: backup.engine.source.description),
             Row(key: "backup.tables", value: .string(backup.tables.map { $0.value.joined(separator: ", ") } ?? "every table of the database"),
                 source: backup.tables?.source.description ?? "default"),

@@ -9,6 +9,7 @@ package struct BackupSection: Sendable, Equatable {
     /// `store.path`, as written.
     package var path: Sourced<String>?
     package var disk: Sourced<String>?
+    package var diskPath: Sourced<String>?
     package var engine: Sourced<BackupEngineChoice>?
     package var tables: Sourced<[String]>?
 
@@ -37,12 +38,13 @@ extension BackupSection {
     ///          prefix: clickhouse/, accessKeyId: {env: VAR}, secretAccessKey: {file: PATH}}
     ///     path: /var/backups/luminate
     ///   disk: backups
+    ///   diskPath: luminate/     # the store root's path on that disk
     ///   engine: auto            # auto | native | freeze
     ///   tables: [luminate.metrics_local]
     /// ```
     static func parse(_ node: YAMLNode, _ path: String, _ reader: ConfigReader, isPrivate: Bool) throws -> BackupSection {
         var section = BackupSection()
-        let fields = try reader.mapping(node, path, keys: ["store", "disk", "engine", "tables"])
+        let fields = try reader.mapping(node, path, keys: ["store", "disk", "diskPath", "engine", "tables"])
         if let store = fields["store"] {
             let p = "\(path).store"
             let kinds = try reader.mapping(store, p, keys: ["s3", "path"])
@@ -66,6 +68,13 @@ extension BackupSection {
                 throw ConfigError(mark: disk.mark, keyPath: "\(path).disk", message: "'\(value.value)' \(BackupRules.diskRule)")
             }
             section.disk = value
+        }
+        if let diskPath = fields["diskPath"] {
+            let value = try reader.string(diskPath, "\(path).diskPath")
+            guard BackupRules.isValidPrefix(value.value) else {
+                throw ConfigError(mark: diskPath.mark, keyPath: "\(path).diskPath", message: "'\(value.value)' \(BackupRules.prefixRule)")
+            }
+            section.diskPath = value
         }
         if let engine = fields["engine"] {
             let text = try reader.string(engine, "\(path).engine").value
@@ -146,6 +155,14 @@ extension ConfigurationLoader {
         }
         var settings = BackupSettings()
         if let disk = section.disk { settings.disk = disk }
+        if let diskPath = variable("LUMINATECTL_BACKUP_DISK_PATH") {
+            guard BackupRules.isValidPrefix(diskPath.value) else {
+                throw ValidationError("\(diskPath.source): '\(diskPath.value)' \(BackupRules.prefixRule)")
+            }
+            settings.diskPath = diskPath
+        } else if let diskPath = section.diskPath {
+            settings.diskPath = diskPath
+        }
         if let tables = section.tables { settings.tables = tables }
 
         if let flag = flags.engine {

@@ -11,6 +11,12 @@ package struct BackupSettings: Sendable, Equatable {
     package var store: BackupStoreSettings?
     /// ClickHouse's backup disk: the native engine writes `BACKUP ... TO Disk('<disk>', ...)`.
     package var disk: Sourced<String>
+    /// Where on that disk the store's root is: a native backup goes to
+    /// `Disk('<disk>', '<diskPath><id>/')`, which luminatectl finds as `<store>/<id>/`. The
+    /// default is the operations guide's `luminate/` (docs/backup-restore.md), with the store's
+    /// prefix being the disk endpoint's path plus `luminate/`.
+    package var diskPath: Sourced<String> = Sourced(BackupSettings.defaultDiskPath, .builtIn)
+    package static let defaultDiskPath = "luminate/"
     package var engine: Sourced<BackupEngineChoice>
     /// `db.table` or `table` (in the environment's database); nil means every table of the database.
     package var tables: Sourced<[String]>?

@@ -30,20 +30,24 @@ final class RecoveryPointStatusTests: XCTestCase {
         XCTAssertEqual(RecoveryPointStatus(entries: [], now: Date(), rpo: 3600).verdict, .noBackup)
     }
 
-    func testTheWeekStripHasOneCellPerHour() {
+    func testTheWeekStripHasOneCellPerHourOfSevenUTCDays() {
         let now = Timestamp.parse("2026-11-30T13:30:00Z")!
-        let status = RecoveryPointStatus(entries: entries(["20261130T130500Z", "20261130T110000Z", "20261123T140000Z", "20261101T000000Z"]),
+        let status = RecoveryPointStatus(entries: entries(["20261130T130500Z", "20261130T110000Z", "20261124T140000Z", "20261101T000000Z"]),
                                          now: now, rpo: 3600)
         XCTAssertEqual(status.hours.count, 168)
-        XCTAssertEqual(status.hoursStart, Timestamp.parse("2026-11-23T14:00:00Z")!)
-        XCTAssertEqual(status.hours.enumerated().filter(\.element).map(\.offset), [0, 165, 167])
-        XCTAssertEqual(status.strip.count, 168)
-        XCTAssertTrue(status.strip.hasSuffix("▇·▇"))
-        // From the 23rd 14:00 to the 30th 11:00 nothing was taken (the backup of the 1st lies
-        // before the window: the gap is counted from the window's start).
-        XCTAssertEqual(status.longestGap, Timestamp.parse("2026-11-30T11:00:00Z")!.timeIntervalSince(Timestamp.parse("2026-11-23T14:00:00Z")!))
+        XCTAssertEqual(status.hoursStart, Timestamp.parse("2026-11-24T00:00:00Z")!)
+        XCTAssertEqual(status.hours.enumerated().filter { $0.element == true }.map(\.offset), [14, 155, 157])
+        XCTAssertEqual(status.hours.filter { $0 == nil }.count, 10, "14:00 to 23:00 of today are still to come")
+        let strip = Array(status.strip)
+        XCTAssertEqual(strip.count, 168)
+        XCTAssertEqual(String(strip[144..<168]), "···········▇·▇          ")
+        // From the 24th 14:00 to the 30th 11:00 nothing was taken.
+        XCTAssertEqual(status.longestGap, Timestamp.parse("2026-11-30T11:00:00Z")!.timeIntervalSince(Timestamp.parse("2026-11-24T14:00:00Z")!))
+        XCTAssertEqual(status.longestGapStart, Timestamp.parse("2026-11-24T14:00:00Z")!)
         let json = BackupJSON.status(status)
         XCTAssertEqual(json["verdict"]?.string, "ok")
         XCTAssertEqual(json["timeline"]?["hourly"]?.array?.count, 168)
+        XCTAssertEqual(json["timeline"]?["hourly"]?[167], .null)
+        XCTAssertTrue(BackupText.status(status).contains("  2026-11-30  ···········▇·▇          \n"), BackupText.status(status))
     }
 }

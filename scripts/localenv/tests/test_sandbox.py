@@ -45,7 +45,8 @@ PER_ENVIRONMENT_VARS = ("LUMINATECTL_ENV", "LUMINATECTL_CLICKHOUSE_URL", "LUMINA
 # The keys Sources/OpsKit/Config/ConfigFile.swift accepts (unknown keys are errors there).
 CONFIG_KEYS = {"kubernetes": {"context", "namespace", "kubeconfig"},
                "clickhouse": {"url", "native", "user", "cluster", "database", "password"},
-               "prometheus": {"url"}}
+               "prometheus": {"url"}, "pushgateway": {"url"}, "backup": {"store", "disk", "diskPath"},
+               "journal": {"path"}}
 
 
 def sandbox(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -393,6 +394,21 @@ class TestSandboxUp(SandboxCase):
             self.assertEqual(env["kubernetes"], {"context": "luminate-local", "namespace": "luminate",
                                                  "kubeconfig": self.state["kube"]["kubeconfig"]})
             self.assertEqual(env["prometheus"], {"url": self.state["prometheus"]["url"]})
+            self.assertEqual(env["pushgateway"], {"url": self.state["pushgateway"]["url"]})
+            self.assertEqual(env["journal"], {"path": str(self.state_dir / f"journal-{name}.jsonl")})
+            s3 = self.state["s3"]
+            store = env["backup"]["store"]["s3"]
+            self.assertEqual({k: v for k, v in store.items() if k != "prefix"},
+                             {"endpoint": s3["url"], "region": s3["region"], "bucket": "luminate-backups-local",
+                              "accessKeyId": s3["access_key_id"], "secretAccessKey": {"file": s3["secret_file"]}})
+            self.assertEqual(Path(s3["secret_file"]).stat().st_mode & 0o777, 0o600)
+        # The modern node's native backups land on its `backups` disk: the store's prefix is the
+        # disk's path in the bucket plus backup.diskPath.
+        disk = self.state["clickhouse_modern"]["backups_disk"]
+        self.assertEqual(envs["local-modern"]["backup"]["store"]["s3"]["prefix"], disk["prefix"] + "luminate/")
+        self.assertEqual((envs["local-modern"]["backup"]["disk"], envs["local-modern"]["backup"]["diskPath"]),
+                         (disk["name"], "luminate/"))
+        self.assertEqual(envs["local"]["backup"]["store"]["s3"]["prefix"], "cluster/")
         local, modern = envs["local"]["clickhouse"], envs["local-modern"]["clickhouse"]
         self.assertEqual(local, {"url": self.ch["http_url"], "native": self.ch["native"],
                                  "user": "ops", "cluster": "luminate", "database": "luminate",

@@ -101,7 +101,7 @@ package struct BackupCreatePlan: OperationPlan {
                 try store.write(BackupLayout.manifestKey(id), data: data)
                 // Read it back: a manifest the catalogue cannot read would make the backup
                 // incomplete after the fact, and the operator must hear that now.
-                guard let stored = try store.read(BackupLayout.manifestKey(id)), (try? BackupManifest.decode(stored)) == manifest else {
+                guard let stored = try store.read(BackupLayout.manifestKey(id)), stored == data, (try? BackupManifest.decode(stored)) != nil else {
                     throw BackupStoreError(location: store.location, key: BackupLayout.manifestKey(id),
                                            reason: "the manifest read back differs from what was written")
                 }

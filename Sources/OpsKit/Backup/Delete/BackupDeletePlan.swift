@@ -27,9 +27,7 @@ package struct BackupDeletePlan: OperationPlan {
         }
         let newestComplete = all.compactMap(\.manifest).max { $0.snapshotAt < $1.snapshotAt }
         if entry.manifest != nil, newestComplete?.id == id.text, !force {
-            throw ValidationError(
-                "\(id.text) is the newest complete backup: deleting it moves the recovery point back to the one before",
-                hint: "pass --force to delete it anyway")
+            throw BackupIsNewest(id: id.text)
         }
         let objects = try catalogue.store.list(prefix: BackupLayout.folder(id.text), delimiter: nil).objects
         return BackupDeletePlan(id: id, store: catalogue.store, objects: objects, wasComplete: entry.manifest != nil, json: json)
@@ -95,6 +93,15 @@ extension BackupDeletePlan {
             try store.delete(object.key)
         }
     }
+}
+
+/// Deleting the newest complete backup moves the recovery point back at once.
+package struct BackupIsNewest: OperatorError, Equatable {
+    package var id: String
+    package var description: String {
+        "\(id) is the newest complete backup: deleting it moves the recovery point back to the one before"
+    }
+    package var hint: String? { "pass --force to delete it anyway" }
 }
 
 package struct BackupHasDependents: OperatorError, Equatable {

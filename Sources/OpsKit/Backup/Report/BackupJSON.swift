@@ -57,9 +57,24 @@ package enum BackupJSON {
             ("longestGapSeconds", .number(status.longestGap.rounded())),
             ("timeline", .object([
                 ("start", .string(Timestamp.format(status.hoursStart))),
-                ("hourly", .array(status.hours.map { .bool($0) })),
+                ("hourly", .array(status.hours.map { $0.map(JSONValue.bool) ?? .null })),
             ])),
             ("incomplete", .array(status.incomplete.map { .string($0.id.text) })),
+        ])
+    }
+}
+
+extension BackupJSON {
+    package static func verification(_ report: VerificationReport) -> JSONValue {
+        .object([
+            ("id", .string(report.id)),
+            ("verdict", .string(report.passed ? "ok" : "damaged")),
+            ("method", .string(report.method)),
+            ("checked", .number(Double(report.checked))),
+            ("bytes", .number(Double(report.bytes))),
+            ("problems", .array(report.problems.map { problem in
+                .object([("key", .string(problem.key)), ("kind", .string(problem.kind.rawValue)), ("detail", .string(problem.detail))])
+            })),
         ])
     }
 }

@@ -71,7 +71,7 @@ package enum BackupText {
         case .noBackup:
             out += "RPO \(DurationParser.format(status.rpo)): BREACHED: the store holds no complete backup\n"
         }
-        out += "\nRecoverable points, last 7 days (one cell per hour, \(time(status.hoursStart)) to now; ▇ backup, · none):\n"
+        out += "\nRecoverable points, last 7 days (UTC; one cell per hour from 00 to 23; ▇ backup, · none):\n"
         let strip = Array(status.strip)
         for day in 0..<7 {
             let start = status.hoursStart.addingTimeInterval(Double(day * 24) * 3600)
@@ -121,5 +121,18 @@ package enum BackupText {
                 index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
             }.joined()
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+extension BackupText {
+    package static func verification(_ report: VerificationReport) -> String {
+        if report.passed {
+            return "Backup \(report.id) verified: \(report.checked) objects, \(ByteSize.format(report.bytes)) (\(report.method)).\n"
+        }
+        var out = "Backup \(report.id) is DAMAGED: \(report.problems.count) of \(report.checked) objects (\(report.method)):\n"
+        for problem in report.problems {
+            out += "  \(problem.kind.rawValue): \(problem.key): \(problem.detail)\n"
+        }
+        return out + "Restore from another backup; luminatectl backup list shows them.\n"
     }
 }

@@ -16,8 +16,9 @@ package struct RecoveryPointStatus: Sendable, Equatable {
     package var now: Date
     package var rpo: Double
     package var newest: BackupManifest?
-    /// Hour cells, oldest first; true when a complete backup's snapshot lies in that hour.
-    package var hours: [Bool]
+    /// Hour cells of the last seven UTC days (today included), oldest first; true when a complete
+    /// backup's snapshot lies in that hour, nil for the hours of today still to come.
+    package var hours: [Bool?]
     package var hoursStart: Date
     package var incomplete: [CatalogueEntry]
     package var completeCount: Int
@@ -37,12 +38,14 @@ package struct RecoveryPointStatus: Sendable, Equatable {
         newest = complete.first
         completeCount = complete.count
         incomplete = entries.filter { $0.manifest == nil }
-        let hourStart = (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600
-        hoursStart = Date(timeIntervalSince1970: hourStart - Double(Self.windowHours - 1) * 3600)
-        var cells = [Bool](repeating: false, count: Self.windowHours)
+        // Whole UTC days, so each row of the strip is one date.
+        let today = (now.timeIntervalSince1970 / 86400).rounded(.down) * 86400
+        hoursStart = Date(timeIntervalSince1970: today - 6 * 86400)
+        let current = Int((now.timeIntervalSince(hoursStart) / 3600).rounded(.down))
+        var cells: [Bool?] = (0..<Self.windowHours).map { $0 <= current ? false : nil }
         for manifest in complete {
             let offset = Int(((manifest.snapshotAt.timeIntervalSince(hoursStart)) / 3600).rounded(.down))
-            if cells.indices.contains(offset) { cells[offset] = true }
+            if cells.indices.contains(offset), offset <= current { cells[offset] = true }
         }
         hours = cells
         // Gaps between consecutive snapshots inside the window, and from the newest to now. The
@@ -70,8 +73,9 @@ package struct RecoveryPointStatus: Sendable, Equatable {
         return age > rpo ? .breached : .ok
     }
 
-    /// `▇` for an hour with a recoverable point, `·` without: a heat strip of the week.
+    /// `▇` for an hour with a recoverable point, `·` without, blank for hours still to come: a
+    /// heat strip of the week.
     package var strip: String {
-        String(hours.map { $0 ? "▇" : "·" })
+        String(hours.map { $0 == nil ? " " : $0! ? "▇" : "·" })
     }
 }

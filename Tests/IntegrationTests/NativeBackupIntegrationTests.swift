@@ -101,6 +101,14 @@ final class NativeBackupIntegrationTests: XCTestCase {
         XCTAssertEqual(json["verdict"]?.string, "breached")
         XCTAssertEqual(json["newest"]?.string, manifest.id)
         XCTAssertGreaterThan(json["newestAgeSeconds"]?.number ?? 0, 7000)
+
+        // The checklist's DP-1 reads the same catalogue.
+        func dp1(_ clock: any TimeSource) throws -> String? {
+            let run = h.run(["checklist", "run", "--live", "--only", "DP-1", "-o", "json"], clock: clock)
+            return try JSONValue.parse(Data(run.out.utf8))["checks"]?.array?.first?["outcome"]?.string
+        }
+        XCTAssertEqual(try dp1(SystemClock()), "pass")
+        XCTAssertEqual(try dp1(ManualClock(Date().addingTimeInterval(2 * 3600))), "fail")
     }
 
     func testAFailedBackupIsListedIncompleteAndReleasesTheLock() throws {

@@ -77,7 +77,8 @@ enum ChecklistCommand {
         action: { invocation, context in
             let configuration = try ConfigurationLoader(context: context).load(invocation.globals)
             let request = try ChecklistRunRequest(invocation: invocation, configuration: configuration, context: context)
-            let report = try ChecklistRun(request: request, configuration: configuration, context: context).report()
+            let report = try ChecklistRun(request: request, configuration: configuration, context: context,
+                                          records: StoreRecoveryRecords(configuration: configuration, context: context)).report()
             switch invocation.output {
             case "json": context.console.line(ReportJSON.render(report).rendered(pretty: true))
             case "junit": context.console.write(ReportJUnit.render(report))

@@ -13,7 +13,7 @@ enum DataProtectionChecks {
         explanation: CheckExplanation(
             what: "Backups of ClickHouse run on a schedule at least as often as the recovery point objective (RPO, 1 hour by default), and the newest one is recent.",
             why: "The RPO is the most data the business accepts to lose: a backup taken less often than that cannot meet it, and a schedule that silently stopped cannot either.",
-            how: "Static: a CronJob named or labelled as a backup, not suspended, whose schedule never leaves more than policy.recovery.rpo between two runs. Live: the newest complete backup is younger than the RPO (from luminatectl's backup records; until `luminatectl backup` exists, this part skips and says so).",
+            how: "Static: a CronJob named or labelled as a backup, not suspended, whose schedule never leaves more than policy.recovery.rpo between two runs. Live: the newest complete backup in the environment's backup store (backup.store; the same catalogue `luminatectl backup status` reads) is younger than the RPO; the part skips, saying so, when no store is configured.",
             fix: "Schedule the backup CronJob at least hourly (e.g. \"0 * * * *\"), unsuspend it, and find out why the last backups did not complete."),
         staticRule: { scope in try backupSchedule(scope.manifests(), rpo: scope.settings.policy.recovery.rpo) },
         liveProbe: { scope in try newestBackup(scope) })

@@ -65,7 +65,7 @@ final class NativeEngineTests: XCTestCase {
 
         let journal = InMemoryJournal()
         let session = try SessionFixtures.session(context: context, journal: journal)
-        let reports = Reports()
+        let reports = ProgressRecorder()
         let outcome = try engine(clickhouse, context: context).run(
             BackupRequest(id: id, database: "luminate", cluster: "luminate"), store: store, session: session) { reports.add($0) }
 
@@ -139,7 +139,7 @@ final class NativeEngineTests: XCTestCase {
     }
 }
 
-final class Reports: @unchecked Sendable {
+final class ProgressRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var all: [BackupProgressReport] = []
     func add(_ report: BackupProgressReport) { lock.lock(); all.append(report); lock.unlock() }

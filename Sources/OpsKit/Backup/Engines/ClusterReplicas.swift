@@ -16,7 +16,8 @@ package struct ClusterReplica: Sendable, Equatable, Decodable {
         self.port = port
     }
 
-    package var address: String { "\(host):\(port)" }
+    /// `host:port`, an IPv6 address in brackets.
+    package var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     enum CodingKeys: String, CodingKey {
         case shard = "shard_num", replica = "replica_num", host = "host_name", port

@@ -116,7 +116,7 @@ package struct FreezeEngine: BackupEngine {
                 }
             }
 
-            files += try session.step("upload the schema of \(tables.count) tables to \(store.location)") {
+            files += try session.step("upload the schema of \(tables.count == 1 ? "1 table" : "\(tables.count) tables") to \(store.location)") {
                 try uploadSchema(tables, id: request.id, database: database, store: store, session: session)
             }
 
@@ -184,8 +184,11 @@ package struct FreezeEngine: BackupEngine {
         }
         struct Create: Decodable { var statement: String }
         let tables = try chosen.map { row in
-            let statement = try replica.client.query(FreezeStatements.showCreate(database: database, table: row.name), as: Create.self)
-            return TableInfo(name: row.name, engine: row.engine, createStatement: statement.first?.statement ?? "")
+            let sql = try FreezeStatements.showCreate(database: database, table: row.name)
+            guard let statement = try replica.client.query(sql, as: Create.self).first?.statement, !statement.isEmpty else {
+                throw ClickHouseError.unexpectedResponse(host: replica.address, queryID: nil, status: nil, detail: "\(sql) answered no statement")
+            }
+            return TableInfo(name: row.name, engine: row.engine, createStatement: statement)
         }
         session.record("tables", .array(tables.map {
             ["table": .string("\(database).\($0.name)"), "engine": .string($0.engine), "backup": .string($0.isMergeTree ? "data and schema" : "schema only")]
@@ -332,98 +335,5 @@ package struct FreezeEngine: BackupEngine {
         var partitions: [String] = []
         for partition in request.partitions where !partitions.contains(partition) { partitions.append(partition) }
         return Selection(tables: tables, partitions: partitions)
-    }
-}
-
-// MARK: - What the stages hand on
-
-/// A table of the database, as the backup records it.
-struct TableInfo: Sendable {
-    var name: String
-    var engine: String
-    var createStatement: String
-
-    /// MergeTree, ReplicatedMergeTree, ReplacingMergeTree, ...: the engines FREEZE works on.
-    /// Everything else (Distributed, views) is recorded by its schema only.
-    var isMergeTree: Bool { engine.hasSuffix("MergeTree") }
-}
-
-/// One chosen replica with its data directory; `dataRoot` is nil when it holds no part of the
-/// tables (nothing to freeze there).
-struct ReplicaData: Sendable {
-    var replica: ChosenReplica
-    var dataRoot: String?
-    /// Table name to its directory below the root (`data/luminate/metrics_local/`).
-    var tableDirectories: [String: String]
-}
-
-struct FrozenPart: Sendable, Equatable {
-    var name: String
-    var partitionID: String
-    var rows: UInt64
-    var bytes: UInt64
-}
-
-/// What one FREEZE of one table on one shard's replica linked.
-struct FrozenTable: Sendable {
-    var table: String
-    var shard: Int
-    /// `<root>shadow/<name>/data/<db>/<table>/`.
-    var directory: String
-    var parts: [FrozenPart]
-
-    /// Rows and bytes per partition, in partition order.
-    var partitions: [PartitionBackup] {
-        Dictionary(grouping: parts, by: \.partitionID).keys.sorted().map { id in
-            let inPartition = parts.filter { $0.partitionID == id }
-            return PartitionBackup(shard: shard, id: id, rows: inPartition.reduce(0) { $0 + $1.rows },
-                                   bytes: inPartition.reduce(0) { $0 + $1.bytes })
-        }
-    }
-}
-
-/// The shadow directories this run made, so that each is removed exactly once, whichever way
-/// the run ends.
-struct ShadowCleanup {
-    struct Shadow: Sendable, Equatable {
-        var path: String
-        var replica: String
-    }
-
-    private(set) var pending: [Shadow] = []
-
-    /// Called before the FREEZE that may create `path`.
-    mutating func register(_ path: String, on replica: ChosenReplica) {
-        let shadow = Shadow(path: path, replica: replica.label)
-        if !pending.contains(shadow) { pending.append(shadow) }
-    }
-
-    /// The success path: a directory that cannot be removed does not fail a backup that is in
-    /// the store; it is journaled, warned about, and removed as stale by the next run.
-    mutating func remove(_ shadow: Shadow, session: OperationSession) {
-        pending.removeAll { $0 == shadow }
-        do {
-            session.record("removed", try ShadowDirectory.remove(shadow.path).evidence)
-        } catch {
-            session.record("failure", .string(String(describing: error)))
-            session.context.console.warning("\(error); the next backup removes it")
-        }
-    }
-
-    /// After a failure or Ctrl-C: everything still there, each attempt recorded.
-    mutating func removeAfterFailure(session: OperationSession) {
-        var evidence: [JSONValue] = []
-        for shadow in pending {
-            do {
-                var entry = try ShadowDirectory.remove(shadow.path).evidence
-                entry.set("replica", .string(shadow.replica))
-                evidence.append(entry)
-            } catch {
-                evidence.append(["path": .string(shadow.path), "replica": .string(shadow.replica), "failure": .string(String(describing: error))])
-                session.context.console.warning("\(error); the next backup removes it")
-            }
-        }
-        pending.removeAll()
-        if !evidence.isEmpty { session.record("shadowCleanup", .array(evidence)) }
     }
 }

@@ -77,4 +77,67 @@ final class FreezeBackupCLIIntegrationTests: XCTestCase {
         XCTAssertEqual(h.run(["backup", "delete", entries[0]["id"]!.string!]).code, .success)
         XCTAssertEqual(h.run(["backup", "list", "-o", "json"]).out.components(separatedBy: "\"complete\"").count - 1, 1)
     }
+
+    func testTheStoreGoingDownMidwayFailsCleanlyNamingIt() throws {
+        let moto = try PrivateMoto()
+        defer { moto.stop() }
+        let h = try BackupHarness.cluster()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BackupHarness.binaryPath)
+        process.arguments = ["backup", "create"]
+        process.environment = h.environment.merging(["LUMINATECTL_S3_ENDPOINT": moto.url]) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !(try h.journal()).contains("\"step\":\"freeze"), process.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertTrue(process.isRunning, "the backup finished before the store could go down")
+        moto.stop()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains(moto.host), "the error names the store's host: \(stderr)")
+        XCTAssertTrue(try h.journal().contains("\"event\":\"failed\""))
+        XCTAssertEqual(try shadowLeftovers(), [], "the shadow directory is removed when the store fails too")
+        let lock = h.run(["lock", "status", "-o", "json"])
+        XCTAssertEqual(try JSONValue.parse(Data(lock.out.utf8))["free"], .bool(true), lock.out)
+    }
+}
+
+/// A moto S3 of one test's own, so it can be stopped without taking the sandbox's store down.
+final class PrivateMoto {
+    let process = Process()
+    let port: Int
+    var host: String { "127.0.0.1:\(port)" }
+    var url: String { "http://\(host)" }
+
+    init() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let venv = try PosixProcessRunner().run(ProcessRequest("python3", [repo.appendingPathComponent("scripts/localenv/pyvenv.py").path, "path"]),
+                                                 interrupt: Interrupt()).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        port = Int.random(in: 41000..<48000)
+        process.executableURL = URL(fileURLWithPath: venv + "/bin/moto_server")
+        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            // Any answer means it is up; then the bucket the sandbox's configuration names.
+            if let response = try? CurlTransport().send(HTTPRequest(method: "PUT", url: url + "/luminate-backups-local", timeout: 2), interrupt: Interrupt()),
+               response.status == 200 { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        stop()
+        throw Sandbox.Missing(description: "a private moto_server on \(host) did not start within 20 s")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 }

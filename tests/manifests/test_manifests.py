@@ -624,7 +624,7 @@ class RunbookDocumentTests(unittest.TestCase):
                         if not command.startswith("luminatectl "):
                             continue
                         seen += 1
-                        words = shlex.split(command)[1:]
+                        words = shlex.split(command, comments=True)[1:]
                         path = []
                         for w in words:
                             if w.startswith("-"):

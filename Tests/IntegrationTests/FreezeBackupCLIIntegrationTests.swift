@@ -18,6 +18,28 @@ final class FreezeBackupCLIIntegrationTests: XCTestCase {
         }
     }
 
+    /// Runs `backup create` as the binary and calls `disturb` once the journal shows the freeze
+    /// done (the uploads begin); returns the exit status and what it printed on stderr.
+    func backupStoppedAfterTheFreeze(_ h: BackupHarness, environment: [String: String] = [:],
+                                     disturb: (Process) -> Void) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BackupHarness.binaryPath)
+        process.arguments = ["backup", "create"]
+        process.environment = h.environment.merging(environment) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !(try h.journal()).contains("\"step\":\"freeze"), process.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTAssertTrue(process.isRunning, "the backup finished before it could be disturbed")
+        disturb(process)
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
     func testAFreezeBackupOfTheClusterListsVerifiesAndCleansUp() throws {
         let h = try BackupHarness.cluster()
         let result = h.run(["backup", "create", "-o", "json"])
@@ -44,25 +66,9 @@ final class FreezeBackupCLIIntegrationTests: XCTestCase {
 
     func testCtrlCDuringTheUploadsLeavesAnIncompleteBackupNoShadowAndAFreeLock() throws {
         let h = try BackupHarness.cluster()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BackupHarness.binaryPath)
-        process.arguments = ["backup", "create"]
-        process.environment = h.environment
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-
         // The journal is the clock: Ctrl-C once the freeze is done and the uploads have begun.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !(try h.journal()).contains("\"step\":\"freeze"), process.isRunning {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        XCTAssertTrue(process.isRunning, "the backup finished before it could be interrupted")
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 130, stderr)
+        let (status, stderr) = try backupStoppedAfterTheFreeze(h) { process in kill(process.processIdentifier, SIGINT) }
+        XCTAssertEqual(status, 130, stderr)
 
         XCTAssertTrue(try h.journal().contains("\"event\":\"interrupted\""))
         let list = h.run(["backup", "list", "-o", "json"])
@@ -82,23 +88,8 @@ final class FreezeBackupCLIIntegrationTests: XCTestCase {
         let moto = try PrivateMoto()
         defer { moto.stop() }
         let h = try BackupHarness.cluster()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BackupHarness.binaryPath)
-        process.arguments = ["backup", "create"]
-        process.environment = h.environment.merging(["LUMINATECTL_S3_ENDPOINT": moto.url]) { _, new in new }
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !(try h.journal()).contains("\"step\":\"freeze"), process.isRunning {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        XCTAssertTrue(process.isRunning, "the backup finished before the store could go down")
-        moto.stop()
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 1, stderr)
+        let (status, stderr) = try backupStoppedAfterTheFreeze(h, environment: ["LUMINATECTL_S3_ENDPOINT": moto.url]) { _ in moto.stop() }
+        XCTAssertEqual(status, 1, stderr)
         XCTAssertTrue(stderr.contains(moto.host), "the error names the store's host: \(stderr)")
         XCTAssertTrue(try h.journal().contains("\"event\":\"failed\""))
         XCTAssertEqual(try shadowLeftovers(), [], "the shadow directory is removed when the store fails too")

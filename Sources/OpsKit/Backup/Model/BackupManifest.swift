@@ -153,17 +153,23 @@ package struct BackupFile: Codable, Sendable, Equatable {
 }
 
 extension BackupManifest {
-    /// Stable, readable JSON: sorted keys, RFC 3339 times.
-    package func encoded() throws -> Data {
+    package func encoded() throws -> Data { try StoreJSON.encode(self) }
+    package static func decode(_ data: Data) throws -> BackupManifest { try StoreJSON.decode(data) }
+}
+
+/// How luminatectl's own files in a store read: stable, readable JSON (sorted keys, RFC 3339
+/// times), so two writes of the same record are the same bytes.
+package enum StoreJSON {
+    package static func encode<Value: Encodable>(_ value: Value) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(self)
+        return try encoder.encode(value)
     }
 
-    package static func decode(_ data: Data) throws -> BackupManifest {
+    package static func decode<Value: Decodable>(_ data: Data, as type: Value.Type = Value.self) throws -> Value {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(BackupManifest.self, from: data)
+        return try decoder.decode(type, from: data)
     }
 }

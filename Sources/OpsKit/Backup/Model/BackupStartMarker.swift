@@ -21,18 +21,8 @@ package struct BackupStartMarker: Codable, Sendable, Equatable {
         self.actor = actor
     }
 
-    package func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(self)
-    }
-
-    package static func decode(_ data: Data) throws -> BackupStartMarker {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(BackupStartMarker.self, from: data)
-    }
+    package func encoded() throws -> Data { try StoreJSON.encode(self) }
+    package static func decode(_ data: Data) throws -> BackupStartMarker { try StoreJSON.decode(data) }
 }
 
 /// The store's layout of one backup: everything under `<id>/`.

@@ -109,21 +109,40 @@ final class PrivateMoto {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let venv = try PosixProcessRunner().run(ProcessRequest("python3", [repo.appendingPathComponent("scripts/localenv/pyvenv.py").path, "path"]),
                                                  interrupt: Interrupt()).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        port = Int.random(in: 41000..<48000)
+        port = try Self.freePort()
         process.executableURL = URL(fileURLWithPath: venv + "/bin/moto_server")
         process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            // Any answer means it is up; then the bucket the sandbox's configuration names.
-            if let response = try? CurlTransport().send(HTTPRequest(method: "PUT", url: url + "/luminate-backups-local", timeout: 2), interrupt: Interrupt()),
-               response.status == 200 { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        // Up when it answers; then the bucket the sandbox's configuration names (a PUT that timed
+        // out may still have created it: 409 then says so). Slow under a loaded test run.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning {
+            if let response = try? CurlTransport().send(HTTPRequest(method: "PUT", url: url + "/luminate-backups-local", timeout: 10), interrupt: Interrupt()),
+               response.status == 200 || response.status == 409 { return }
+            Thread.sleep(forTimeInterval: 0.2)
         }
+        let running = process.isRunning
         stop()
-        throw Sandbox.Missing(description: "a private moto_server on \(host) did not start within 20 s")
+        throw Sandbox.Missing(description: "a private moto_server on \(host) did not start within 60 s" + (running ? "" : " (it exited: is the port taken?)"))
+    }
+
+    /// A port nothing listens on now: the kernel's pick for a socket bound to port 0.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Sandbox.Missing(description: "cannot create a socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Sandbox.Missing(description: "cannot find a free port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func stop() {

@@ -215,10 +215,8 @@ final class ConfigCheckTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: secretFile) }
         let processes = FakeProcessRunner()
         kubectlExpectations(processes)
+        // Probes run concurrently and the fake answers in order: S3 is the one HTTP endpoint here.
         let http = FakeHTTPTransport()
-        expectClickHouse(http, version: "26.9.2.1")
-        http.expect("POST", urlPrefix: "http://ch.test:8123/?query_id=luminatectl-",
-                    body: #"{"meta":[{"name":"hosts","type":"UInt64"}],"data":[{"hosts":4}],"rows":1}"#)
         http.expect("HEAD", "http://127.0.0.1:25000/luminate-backups") { request in
             XCTAssertNotNil(request.awsSigV4, "the request is signed")
             return HTTPResponse(status: 200)
@@ -227,7 +225,8 @@ final class ConfigCheckTests: XCTestCase {
             HTTPResponse(status: 200, body: Data(#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>luminate-backups</Name><Prefix>clickhouse/</Prefix><KeyCount>0</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>"#.utf8))
         }
         let output = CapturedOutput()
-        let context = Context.fake(processes: processes, http: http, output: output, environment: self.environment.merging(environment) { $1 })
+        let context = Context.fake(processes: processes, http: http, output: output,
+                                   environment: environment.merging(["LUMINATECTL_CONTEXT": "lab"]) { $1 })
         XCTAssertEqual(Luminatectl.run(["config", "check", "-o", "json"], context: context), .success, output.stderr)
         let json = try JSONValue.parse(Data(output.stdout.utf8))
         let store = try XCTUnwrap(json["endpoints"]?.array?.first { $0["endpoint"] == "backup-store" })

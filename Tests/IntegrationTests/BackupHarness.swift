@@ -48,7 +48,13 @@ final class BackupHarness {
         try BackupHarness(environment: "local", storePrefix: { "cluster/\($0)" }, diskPath: false)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: scratch) }
+    deinit {
+        // The sandbox's S3 keeps objects in memory: a test's backups go with the test.
+        if let store = try? store(), let objects = try? store.list(prefix: "", delimiter: nil).objects {
+            for object in objects { try? store.delete(object.key) }
+        }
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
 
     var journalPath: String { environment["LUMINATECTL_JOURNAL"]! }
 

@@ -31,10 +31,9 @@ final class CLIIntegrationTests: XCTestCase {
         XCTAssertEqual(endpoints.compactMap { $0["endpoint"]?.string },
                        ["kubernetes", "clickhouse-http", "clickhouse-native", "prometheus", "pushgateway", "backup-store"])
         XCTAssertEqual(endpoints.prefix(4).compactMap { $0["status"]?.string }, ["ok", "ok", "ok", "ok"])
-        // The sandbox's Pushgateway, when its environment names one; the S3 store is reported as
-        // configured (skipped) until luminatectl has an S3 client.
-        XCTAssertEqual(endpoints[4]["status"], .string(Sandbox.missing(["LUMINATECTL_PUSHGATEWAY_URL"]).isEmpty ? "ok" : "skipped"))
-        XCTAssertEqual(endpoints[5]["status"], "skipped")
+        // The sandbox's Pushgateway and S3 store (its bucket reached with the S3 client).
+        XCTAssertEqual(endpoints[4]["status"], "ok")
+        XCTAssertEqual(endpoints[5]["status"], "ok", "\(endpoints[5])")
         XCTAssertEqual(endpoints[1]["detail"], .string("version 18.16.1, cluster luminate has 4 hosts"))
     }
 

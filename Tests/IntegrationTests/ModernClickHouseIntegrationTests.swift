@@ -280,11 +280,11 @@ final class ModernClickHouseIntegrationTests: XCTestCase {
     /// sandbox's file alone: the per-environment variables `scripts/sandbox env` exports for the
     /// 18.16 cluster would override the file, so the child runs without them.
     func testConfigCheckOfTheLocalModernEnvironmentFromTheBinary() throws {
-        let environment = try Sandbox.require(["LUMINATECTL_CONFIG"])
+        let environment = try Sandbox.require(["LUMINATECTL_SANDBOX_CONFIG"])
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let binary = try XCTUnwrap([directory, directory.deletingLastPathComponent()].map { $0.appendingPathComponent("luminatectl").path }
             .first { FileManager.default.isExecutableFile(atPath: $0) }, "luminatectl is not built next to the tests")
-        var child: [String: String?] = ["LUMINATECTL_CONFIG": environment["LUMINATECTL_CONFIG"]]
+        var child: [String: String?] = ["LUMINATECTL_CONFIG": environment["LUMINATECTL_SANDBOX_CONFIG"]]
         for name in environment.keys where name == "LUMINATECTL_ENV" || name.hasPrefix("LUMINATECTL_CLICKHOUSE_")
             || ["LUMINATECTL_PROMETHEUS_URL", "LUMINATECTL_CONTEXT", "LUMINATECTL_NAMESPACE"].contains(name) {
             child[name] = .some(nil)

@@ -68,6 +68,8 @@ final class NativeBackupIntegrationTests: XCTestCase {
         XCTAssertEqual(incremental.type, .incremental)
         XCTAssertLessThan(try storedBytes(h, incremental.id), try storedBytes(h, full.id),
                           "an incremental of unchanged data stores far less than the full one")
+        XCTAssertEqual(incremental.sizeBytes, try storedBytes(h, incremental.id) - UInt64(try h.store().stat(BackupLayout.manifestKey(incremental.id))!.size)
+                       - UInt64(try h.store().stat(BackupLayout.startMarkerKey(incremental.id))!.size), "its size is what it adds to the store")
         XCTAssertEqual(h.run(["backup", "verify", incremental.id]).code, .success)
 
         let refused = h.run(["backup", "delete", full.id])

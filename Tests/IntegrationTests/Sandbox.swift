@@ -11,7 +11,7 @@ enum Sandbox {
 
     /// What to do when `name` is not set.
     static func missingMessage(_ name: String) -> String {
-        "\(name) is not set: run the tests through scripts/test, or scripts/sandbox up and eval \"$(scripts/sandbox env)\" first"
+        "\(name) is not set: run the tests through scripts/test, or scripts/sandbox up and eval \"$(scripts/sandbox env --tests)\" first"
     }
 
     /// The names among `names` that this process's environment lacks (or has empty).

@@ -50,7 +50,7 @@ package struct BackupSetup: Sendable {
             return NativeEngine(clickhouse: clickhouse, disk: configuration.backup.disk.value,
                                 diskPath: configuration.backup.diskPath.value)
         case .freeze:
-            throw ValidationError("FREEZE-PENDING")  // FREEZE-MERGE: FreezeEngine(server: try connections.clickhouseNative(), context: context)
+            return FreezeEngine(server: try connections.clickhouseNative(), context: context)
         }
     }
 }

@@ -141,14 +141,14 @@ extension ConfigurationLoader {
         "LUMINATECTL_S3_ACCESS_KEY_ID", "LUMINATECTL_S3_SECRET_ACCESS_KEY", "LUMINATECTL_S3_SECRET_ACCESS_KEY_FILE",
     ]
 
-    /// The effective backup settings: `flags` (the backup command's), then `LUMINATECTL_BACKUP_*`
+    /// The effective backup settings: `LUMINATECTL_BACKUP_*`
     /// and `LUMINATECTL_S3_*`, then the file's `backup:` section, then the defaults.
     ///
     /// The store as a whole follows that precedence: `LUMINATECTL_BACKUP_PATH` makes it a
     /// directory and any `LUMINATECTL_S3_*` makes it S3 (both at once is an error), replacing a
     /// store of the other kind from the file; S3 variables override the file's S3 keys one by one.
     /// An S3 store must end up with an endpoint, region, bucket, access key id and secret.
-    func backupSettings(_ section: BackupSection, flags: BackupFlags) throws -> BackupSettings {
+    func backupSettings(_ section: BackupSection) throws -> BackupSettings {
         let env = context.environment
         func variable(_ name: String) -> Sourced<String>? {
             env[name].flatMap { $0.isEmpty ? nil : Sourced($0, .environment(name)) }
@@ -165,16 +165,14 @@ extension ConfigurationLoader {
         }
         if let tables = section.tables { settings.tables = tables }
 
-        if let flag = flags.engine {
-            settings.engine = try engine(flag, source: .flag(BackupFlags.engineFlag))
-        } else if let value = variable("LUMINATECTL_BACKUP_ENGINE") {
+        if let value = variable("LUMINATECTL_BACKUP_ENGINE") {
             settings.engine = try engine(value.value, source: value.source)
         } else if let engine = section.engine {
             settings.engine = engine
         }
 
         let setS3 = Self.s3Variables.filter { variable($0) != nil }
-        let directory = flags.storePath.map { Sourced($0, .flag(BackupFlags.storePathFlag)) } ?? variable("LUMINATECTL_BACKUP_PATH")
+        let directory = variable("LUMINATECTL_BACKUP_PATH")
         if let directory {
             if !setS3.isEmpty, case .environment = directory.source {
                 throw ValidationError(
@@ -237,20 +235,5 @@ extension ConfigurationLoader {
             accessKeyID: try required(s3.accessKeyID, "accessKeyId", "LUMINATECTL_S3_ACCESS_KEY_ID"),
             secretAccessKey: try required(
                 s3.secretAccessKey, "secretAccessKey", "LUMINATECTL_S3_SECRET_ACCESS_KEY or LUMINATECTL_S3_SECRET_ACCESS_KEY_FILE"))
-    }
-}
-
-/// The backup command's own flags that override the configuration (`backup create --engine
-/// freeze --store-path /mnt/backups`); empty for every other command.
-package struct BackupFlags: Sendable, Equatable {
-    package static let engineFlag = "engine"
-    package static let storePathFlag = "store-path"
-
-    package var engine: String?
-    package var storePath: String?
-
-    package init(engine: String? = nil, storePath: String? = nil) {
-        self.engine = engine
-        self.storePath = storePath
     }
 }

@@ -82,8 +82,7 @@ package struct ConfigurationLoader {
         return try ConfigFile.parse(data, path: path, isPrivate: mode & 0o077 == 0)
     }
 
-    /// `backup` carries the backup command's own flags; other commands leave it empty.
-    package func load(_ globals: GlobalOptions, backup flags: BackupFlags = BackupFlags()) throws -> Configuration {
+    package func load(_ globals: GlobalOptions) throws -> Configuration {
         let path = try locateFile(globals)
         let file = try path.map(readFile(at:))
         let env = context.environment
@@ -153,7 +152,7 @@ package struct ConfigurationLoader {
             checklist: settings.checklist,
             journalPath: journalPath(environment: name.value, settings: settings),
             journalMirror: settings.journalMirror,
-            backup: try backupSettings(settings.backup, flags: flags))
+            backup: try backupSettings(settings.backup))
         try validate(configuration)
         return configuration
     }

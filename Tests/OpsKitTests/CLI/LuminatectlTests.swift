@@ -84,6 +84,8 @@ final class LuminatectlTests: XCTestCase {
               -h, --help              Show help information.
 
             SUBCOMMANDS:
+              backup                  Back up ClickHouse to object storage; list, verify,
+                                      delete; RPO status.
               checklist               Check production readiness (the guide's checklist).
               config                  Show luminatectl's effective configuration.
               journal                 Read and check the journal of operations.

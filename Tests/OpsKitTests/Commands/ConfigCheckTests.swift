@@ -210,7 +210,7 @@ final class ConfigCheckTests: XCTestCase {
         XCTAssertEqual(noSecret.detail, "cannot read the S3 secret access key file \(secretFile).missing")
     }
 
-    func testWithoutAnS3ClientTheStoreIsReportedAsConfiguredInTextAndJSON() throws {
+    func testTheStoreIsReachedThroughTheS3ClientInTextAndJSON() throws {
         let (environment, secretFile) = try s3Environment()
         defer { try? FileManager.default.removeItem(atPath: secretFile) }
         let processes = FakeProcessRunner()
@@ -219,15 +219,21 @@ final class ConfigCheckTests: XCTestCase {
         expectClickHouse(http, version: "26.9.2.1")
         http.expect("POST", urlPrefix: "http://ch.test:8123/?query_id=luminatectl-",
                     body: #"{"meta":[{"name":"hosts","type":"UInt64"}],"data":[{"hosts":4}],"rows":1}"#)
+        http.expect("HEAD", "http://127.0.0.1:25000/luminate-backups") { request in
+            XCTAssertNotNil(request.awsSigV4, "the request is signed")
+            return HTTPResponse(status: 200)
+        }
+        http.expect("GET", urlPrefix: "http://127.0.0.1:25000/luminate-backups?") { _ in
+            HTTPResponse(status: 200, body: Data(#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>luminate-backups</Name><Prefix>clickhouse/</Prefix><KeyCount>0</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>"#.utf8))
+        }
         let output = CapturedOutput()
         let context = Context.fake(processes: processes, http: http, output: output, environment: self.environment.merging(environment) { $1 })
         XCTAssertEqual(Luminatectl.run(["config", "check", "-o", "json"], context: context), .success, output.stderr)
         let json = try JSONValue.parse(Data(output.stdout.utf8))
         let store = try XCTUnwrap(json["endpoints"]?.array?.first { $0["endpoint"] == "backup-store" })
-        XCTAssertEqual(store["status"], "skipped")
+        XCTAssertEqual(store["status"], "ok")
         XCTAssertEqual(store["target"], "s3://luminate-backups/clickhouse/ at http://127.0.0.1:25000 (us-east-1)")
-        XCTAssertEqual(store["detail"], .string("configured (access key AKIALOCALSANDBOX, secret from file \(secretFile)); not reached: this build has no S3 client"))
-        XCTAssertEqual(store["hint"], .null)
+        XCTAssertEqual(store["detail"], "bucket luminate-backups answers to access key AKIALOCALSANDBOX; clickhouse/ is empty")
         XCTAssertEqual(json["endpoints"]?.array?.compactMap { $0["endpoint"]?.string },
                        ["kubernetes", "clickhouse-http", "clickhouse-native", "prometheus", "pushgateway", "backup-store"])
         XCTAssertFalse(output.stdout.contains("s3-secret-value-4711"))

@@ -26,9 +26,9 @@ final class BackupConfigurationTests: XCTestCase {
         return path
     }
 
-    func load(_ environment: [String: String] = [:], flags: BackupFlags = BackupFlags()) throws -> Configuration {
+    func load(_ environment: [String: String] = [:]) throws -> Configuration {
         let context = Context.fake(environment: environment, workingDirectory: directory)
-        return try ConfigurationLoader(context: context).load(GlobalOptions(), backup: flags)
+        return try ConfigurationLoader(context: context).load(GlobalOptions())
     }
 
     func run(_ argv: [String], environment: [String: String] = [:]) -> (ExitCode, CapturedOutput) {
@@ -135,8 +135,6 @@ final class BackupConfigurationTests: XCTestCase {
         try write("luminatectl.yaml", sample)
         XCTAssertEqual(try load(["LUMINATECTL_BACKUP_PATH": "/mnt/backups"]).backup.store,
                        .path(Sourced("/mnt/backups", .environment("LUMINATECTL_BACKUP_PATH"))))
-        XCTAssertEqual(try load(["LUMINATECTL_BACKUP_PATH": "/mnt/backups"], flags: BackupFlags(storePath: "/mnt/other")).backup.store,
-                       .path(Sourced("/mnt/other", .flag("store-path"))))
 
         let (code, output) = run(["config", "view"], environment: ["LUMINATECTL_BACKUP_PATH": "/mnt/backups", "LUMINATECTL_S3_BUCKET": "b-b-b"])
         XCTAssertEqual(code, .usage)
@@ -147,11 +145,9 @@ final class BackupConfigurationTests: XCTestCase {
             """)
     }
 
-    func testEngineFromFlagThenEnvironmentThenFile() throws {
+    func testEngineFromEnvironmentThenFile() throws {
         try write("luminatectl.yaml", sample)
         XCTAssertEqual(try load(["LUMINATECTL_BACKUP_ENGINE": "freeze"]).backup.engine, Sourced(.freeze, .environment("LUMINATECTL_BACKUP_ENGINE")))
-        XCTAssertEqual(try load(["LUMINATECTL_BACKUP_ENGINE": "freeze"], flags: BackupFlags(engine: "auto")).backup.engine,
-                       Sourced(.auto, .flag("engine")))
         XCTAssertThrowsError(try load(["LUMINATECTL_BACKUP_ENGINE": "rsync"])) { error in
             XCTAssertEqual("\(error)", "env LUMINATECTL_BACKUP_ENGINE: expected one of auto | native | freeze, found 'rsync'")
             XCTAssertEqual((error as? OperatorError)?.exitCode, .usage)

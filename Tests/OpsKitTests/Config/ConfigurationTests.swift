@@ -210,6 +210,7 @@ final class ConfigurationTests: XCTestCase {
             pushgateway.url                   -                                                   not set
             backup.store                      -                                                   not set
             backup.disk                       backups                                             default
+            backup.diskPath                   luminate/                                           default
             backup.engine                     auto                                                default
             backup.tables                     every table of the database                         default
             tls.caFile                        -                                                   not set

@@ -110,7 +110,9 @@ package struct NativeEngine: BackupEngine {
 
         let after = try session.step("count the partitions again") { try countPartitions(request, tables: tables) }
 
-        try session.step("check the store holds what ClickHouse wrote") {
+        // What this backup adds to the store (for an incremental, far less than ClickHouse's
+        // total_size, which counts the files it takes from its base).
+        let stored: UInt64 = try session.step("check the store holds what ClickHouse wrote") {
             let key = "\(request.id.text)/.backup"
             guard try store.stat(key) != nil else {
                 throw BackupStoreError(
@@ -118,6 +120,11 @@ package struct NativeEngine: BackupEngine {
                     reason: "ClickHouse reports the backup created on disk '\(disk)' at '\(diskPath)\(request.id.text)/', but the store does not hold it",
                     hint: "the store (backup.store) and the disk's endpoint (backups.xml) must name the same place; backup.diskPath is the store root's path on the disk")
             }
+            let bytes = try store.list(prefix: BackupLayout.folder(request.id.text), delimiter: nil).objects
+                .filter { !$0.key.hasSuffix(BackupLayout.startMarkerName) && !$0.key.hasSuffix(BackupLayout.manifestName) }
+                .reduce(0) { $0 + $1.size }
+            session.record("storedBytes", .number(Double(bytes)))
+            return bytes
         }
 
         let backedUp = tables.map { table -> TableBackup in
@@ -130,12 +137,11 @@ package struct NativeEngine: BackupEngine {
             return TableBackup(database: table.database, table: table.name, engine: table.engine,
                                createStatement: table.createTableQuery, partitions: partitions)
         }
-        let size = finished.totalSize?.value ?? 0
         return BackupOutcome(
             serverVersion: version.description, snapshotAt: snapshotAt, cluster: layout, tables: backedUp,
             native: NativeBackupDetails(destination: destination(request.id.text).sql, clickhouseBackupID: started.id,
-                                        files: finished.numFiles?.value ?? 0, totalSize: size),
-            files: [], sizeBytes: size)
+                                        files: finished.numFiles?.value ?? 0, totalSize: finished.totalSize?.value ?? 0),
+            files: [], sizeBytes: stored)
     }
 
     // MARK: - Steps

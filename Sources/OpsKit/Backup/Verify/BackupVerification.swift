@@ -57,7 +57,7 @@ package struct BackupVerification: Sendable {
         }
         let present = Dictionary(try store.list(prefix: folder, delimiter: nil).objects.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         var problems: [VerificationProblem] = []
-        var bytes: UInt64 = 0
+        var bytes = UInt64(data.count)
         let stored = index.files.filter { $0.storedHere }
         for file in stored {
             let key = folder + file.dataFile

@@ -8,9 +8,10 @@ round (the order alternates), and reported as a ratio or a difference of medians
 Servers come from scripts/localenv (s3.py: moto; modern.py: chfront + chdb; clickhouse.py:
 one ClickHouse 18.16 server); every one is stopped by PID on the way out, whatever happens.
 Standard library only, plus the local environment's venv for moto and chdb (pyvenv.py).
-Knobs (environment): BENCH_ROUNDS (native and freeze, default 3), BENCH_LIST_ROUNDS
-(default 10), BENCH_NATIVE_ROWS (default 10,000,000), BENCH_FREEZE_ROWS (default 10,000,000),
-BENCH_FREEZE_SMALL_ROWS (the second size for the RSS check, default 1,000,000).
+Knobs (environment): BENCH_ROUNDS (native and freeze; BENCH_NATIVE_ROUNDS default 5,
+BENCH_FREEZE_ROUNDS default 3), BENCH_LIST_ROUNDS (default 10), BENCH_NATIVE_ROWS (default
+10,000,000), BENCH_FREEZE_ROWS (the timed table, default 10,000,000), BENCH_FREEZE_SMALL_ROWS
+and BENCH_FREEZE_LARGE_ROWS (the other sizes of the RSS check, default 1,000,000 and 30,000,000).
 """
 
 from __future__ import annotations
@@ -424,6 +425,7 @@ def timed(argv: list[str], env: dict | None = None, cwd: Path | None = None, rss
     for suffix in (".stdout", ".stderr"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
     res.maxrss_tree = usage.ru_maxrss / 1024          # type: ignore[attr-defined]
+    res.cpu = usage.ru_utime + usage.ru_stime         # type: ignore[attr-defined]
     if sample:
         return wall, hwm, res
     return wall, (usage.ru_maxrss / 1024) if rss else None, res
@@ -661,6 +663,7 @@ def bench_list(servers: Servers, ctl: Luminatectl, work: Path, report: Report) -
         require_ok(name, subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True))
 
     times: dict[str, list[float]] = {k: [] for k in subjects}
+    cpu: dict[str, list[float]] = {k: [] for k in subjects}
     rss: dict[str, list[float]] = {"ours-s3": [], "ours-dir": []}
     order = list(subjects)
     for r in range(rounds):
@@ -669,18 +672,23 @@ def bench_list(servers: Servers, ctl: Luminatectl, work: Path, report: Report) -
             wall, peak, res = timed(argv, env=env, cwd=work, rss=name in rss, work=work)
             require_ok(name, res)
             times[name].append(wall)
+            cpu[name].append(res.cpu)
             if peak is not None:
                 rss[name].append(peak)
     m = {k: med(v) for k, v in times.items()}
+    c = {k: fmt_s(med(v)) for k, v in cpu.items()}
     report.block(
         f"backup list, {LIST_COUNT} backups ({manifest_bytes:,} B native manifests, 60 partitions each), "
         f"median of {rounds} interleaved runs",
-        ("", "median s", "vs reference", "peak RSS MB"),
-        [("luminatectl backup list, S3 (moto)", fmt_s(m["ours-s3"]), f"{m['ours-s3'] / m['ref-s3']:.2f}x", f"{max(rss['ours-s3']):.1f}"),
-         ("reference: curl ListObjectsV2 + 1,000 GETs, 16 parallel", fmt_s(m["ref-s3"]), "", ""),
-         ("  the same GETs one at a time, one connection", fmt_s(m["ref-s3-serial"]), "", ""),
-         ("luminatectl backup list, directory", fmt_s(m["ours-dir"]), f"{m['ours-dir'] / m['ref-dir']:.2f}x", f"{max(rss['ours-dir']):.1f}"),
-         ("reference: cat */luminatectl-manifest.json", fmt_s(m["ref-dir"]), "", "")])
+        ("", "median s", "vs reference", "CPU s", "peak RSS MB"),
+        [("luminatectl backup list, S3 (moto)", fmt_s(m["ours-s3"]), f"{m['ours-s3'] / m['ref-s3']:.2f}x", c["ours-s3"],
+          f"{max(rss['ours-s3']):.1f}"),
+         ("reference: curl ListObjectsV2 + 1,000 GETs, 16 parallel", fmt_s(m["ref-s3"]), "", c["ref-s3"], ""),
+         ("  the same GETs one at a time, one connection", fmt_s(m["ref-s3-serial"]), "", c["ref-s3-serial"], ""),
+         ("luminatectl backup list, directory", fmt_s(m["ours-dir"]), f"{m['ours-dir'] / m['ref-dir']:.2f}x", c["ours-dir"],
+          f"{max(rss['ours-dir']):.1f}"),
+         ("reference: cat */luminatectl-manifest.json", fmt_s(m["ref-dir"]), "", c["ref-dir"], "")])
+    report.note("  (CPU: user + system of the command and its children; moto's own CPU is not in it.)")
     report.verdict("backup-list (directory)", m["ours-dir"] <= 1.0, "1,000 backups <= 1 s")
     report.verdict("backup-list (S3, moto)", m["ours-s3"] <= 1.0,
                    f"1,000 backups <= 1 s; the reference itself takes {m['ref-s3']:.2f} s on moto")
@@ -710,7 +718,9 @@ done
 
 
 def bench_native(servers: Servers, ctl: Luminatectl, work: Path, report: Report) -> None:
-    rounds = env_int("BENCH_ROUNDS", 3)
+    # Five rounds: both sides poll once a second, so each run lands on a whole second or the
+    # next one; more rounds keep that quantisation out of the medians.
+    rounds = env_int("BENCH_NATIVE_ROUNDS", env_int("BENCH_ROUNDS", 5))
     rows = env_int("BENCH_NATIVE_ROWS", 10_000_000)
     plan = servers.start_modern()
     moto = Moto(servers.s3)
@@ -768,6 +778,8 @@ def bench_native(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
     moto.delete_prefix(NATIVE_BUCKET, disk_root)
     m = {k: med(v) for k, v in times.items()}
     diff = m["ours"] - m["ref-1s"]
+    wait = "wait for ClickHouse to finish the backup"
+    own = med([st.get(WHOLE, 0.0) - st.get(wait, 0.0) + st.get(OUTSIDE, 0.0) for st in steps])
     report.block(
         f"backup create, native engine: BACKUP TABLE {table} ({rows:,} rows, {parts} parts, "
         f"{nbytes / 1e6:.0f} MB) to the s3_plain disk in moto ({stored[0]} objects, {stored[1] / 1e6:.0f} MB); "
@@ -778,7 +790,8 @@ def bench_native(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
          ("reference: curl BACKUP ... ASYNC, poll every 1 s", fmt_s(m["ref-1s"]), "",
           " ".join(fmt_s(t) for t in times["ref-1s"])),
          ("reference: the same, poll every 0.1 s", fmt_s(m["ref-0.1s"]), f"(ours {m['ours'] - m['ref-0.1s']:+.2f} s)",
-          " ".join(fmt_s(t) for t in times["ref-0.1s"]))])
+          " ".join(fmt_s(t) for t in times["ref-0.1s"])),
+         ("luminatectl's work besides waiting for the server", fmt_s(own), "", "")])
     report.block("  luminatectl's time (journal, median s)", ("", "s"),
                  step_rows(steps) + [("peak RSS MB (max)", f"{max(rss):.1f}")])
     report.verdict("backup-native", diff <= 1.0, "luminatectl <= bare BACKUP ... ASYNC polled by curl every 1 s + 1 s")
@@ -835,17 +848,18 @@ def load_legacy_table(servers: Servers, table: str, rows: int) -> tuple[int, int
 
 
 def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report) -> None:
-    rounds = env_int("BENCH_ROUNDS", 3)
+    rounds = env_int("BENCH_FREEZE_ROUNDS", env_int("BENCH_ROUNDS", 3))
     rows = env_int("BENCH_FREEZE_ROWS", 10_000_000)
     small_rows = env_int("BENCH_FREEZE_SMALL_ROWS", 1_000_000)
+    large_rows = env_int("BENCH_FREEZE_LARGE_ROWS", 30_000_000)
     node = servers.start_legacy()
     s3plan = servers.start_s3()
     moto = Moto(s3plan)
-    big, small = f"{BENCH_DB}.{BENCH_TABLE}", f"{BENCH_DB}.{BENCH_TABLE}_small"
+    big, small, large = (f"{BENCH_DB}.{BENCH_TABLE}", f"{BENCH_DB}.{BENCH_TABLE}_small", f"{BENCH_DB}.{BENCH_TABLE}_large")
     legacy_query(servers, f"CREATE DATABASE IF NOT EXISTS {BENCH_DB}")
     t0 = time.perf_counter()
     sizes = {}
-    for table, n in ((big, rows), (small, small_rows)):
+    for table, n in ((big, rows), (small, small_rows), (large, large_rows)):
         parts, total, nbytes, partitions = load_legacy_table(servers, table, n)
         if total != n:
             raise RuntimeError(f"{table} holds {total} rows, expected {n}")
@@ -883,8 +897,7 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
     }
     times: dict[str, list[float]] = {k: [] for k in subjects}
     # (luminatectl's own VmHWM, GNU time's figure: the largest of it and its clickhouse-client runs)
-    rss_big: list[tuple[float, float]] = []
-    rss_small: list[tuple[float, float]] = []
+    rss: dict[str, list[tuple[float, float]]] = {big: [], small: [], large: []}
     steps: list[dict[str, float]] = []
     stored = {"ref": (0, 0), "ours": (0, 0)}
     order = list(subjects)
@@ -897,17 +910,19 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
             times[name].append(wall)
             stored[name] = moto.size(NATIVE_BUCKET, FREEZE_PREFIX)
             if is_ours:
-                rss_big.append((peak or 0, res.maxrss_tree))
+                rss[big].append((peak or 0, res.maxrss_tree))
                 st = ctl.steps("bench-freeze")
                 st[OUTSIDE] = wall - st.get(WHOLE, wall)
                 steps.append(st)
             log(f"freeze round {r + 1}/{rounds}: {name} {wall:.2f} s ({stored[name][0]} objects)")
-        # The smaller table, for peak RSS only (not timed against a reference).
-        moto.delete_prefix(NATIVE_BUCKET, FREEZE_PREFIX)
-        _, peak, res = timed(ctl.argv("bench-freeze", "backup", "create", "--tables", small), env=ctl.environ(),
-                             cwd=work, sample=True, work=work)
-        require_ok("ours (small table)", res)
-        rss_small.append((peak or 0, res.maxrss_tree))
+        # The smaller and the larger table, for peak RSS only (not timed against a reference).
+        for table in (small, large):
+            moto.delete_prefix(NATIVE_BUCKET, FREEZE_PREFIX)
+            wall, peak, res = timed(ctl.argv("bench-freeze", "backup", "create", "--tables", table), env=ctl.environ(),
+                                    cwd=work, sample=True, work=work)
+            require_ok(f"ours ({table})", res)
+            rss[table].append((peak or 0, res.maxrss_tree))
+            log(f"freeze round {r + 1}/{rounds}: ours, {table} (RSS only) {wall:.2f} s, {peak or 0:.1f} MB")
     moto.delete_prefix(NATIVE_BUCKET, FREEZE_PREFIX)
     left = sorted(p.name for p in shadow.iterdir()) if shadow.exists() else []
     if left:
@@ -915,7 +930,6 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
     m = {k: med(v) for k, v in times.items()}
     ratio = m["ours"] / m["ref"]
     n, parts, nbytes, partitions = sizes[big]
-    sn, sparts, snbytes, _ = sizes[small]
     report.block(
         f"backup create, freeze engine: {big} on ClickHouse 18.16 ({n:,} rows, {parts} parts in {partitions} "
         f"partitions, {nbytes / 1e6:.0f} MB) to moto; median of {rounds} interleaved rounds",
@@ -927,14 +941,14 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
     report.block("  luminatectl's time (journal, median s)", ("", "s"), step_rows(steps))
     ch_client = clickhouse_client_rss(work)
     report.block("  peak RSS, MB, max over the rounds", ("table", "luminatectl itself", "GNU time -v"),
-                 [(f"{n:,} rows, {nbytes / 1e6:.0f} MB", f"{max(a for a, _ in rss_big):.1f}", f"{max(b for _, b in rss_big):.1f}"),
-                  (f"{sn:,} rows, {snbytes / 1e6:.0f} MB", f"{max(a for a, _ in rss_small):.1f}", f"{max(b for _, b in rss_small):.1f}")])
+                 [(f"{sizes[t][0]:,} rows, {sizes[t][2] / 1e6:.0f} MB", f"{max(a for a, _ in rss[t]):.1f}",
+                   f"{max(b for _, b in rss[t]):.1f}") for t in (small, big, large)])
     report.note("  (luminatectl itself: its VmHWM read every 5 ms while it runs. GNU time -v reports the largest of\n"
                 "   the process and the children it waited for: here clickhouse-client 18.16, which alone peaks at\n"
                 f"   {ch_client:.1f} MB for SELECT 1.)")
-    worst = max(max(a, b) for a, b in rss_big + rss_small)
+    worst = max(max(a, b) for t in rss for a, b in rss[t])
     report.verdict("backup-freeze", ratio <= 1.1 and worst <= 64,
-                   "wall <= 1.1x FREEZE + curl -T per file; peak RSS <= 64 MB at both sizes, with or without clickhouse-client")
+                   "wall <= 1.1x FREEZE + curl -T per file; peak RSS <= 64 MB at every size, with or without clickhouse-client")
 
 
 # --------------------------------------------------------------------------

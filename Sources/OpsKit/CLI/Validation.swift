@@ -119,8 +119,9 @@ package enum Timestamp {
         return nil
     }
 
-    /// `2026-11-29T02:00:00Z`.
+    /// `2026-11-29T02:00:00Z`. A format style, not an ISO8601DateFormatter per call: `backup
+    /// list` formats a time per backup, and each new formatter opened an ICU one.
     package static func format(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date)
+        date.formatted(.iso8601)
     }
 }

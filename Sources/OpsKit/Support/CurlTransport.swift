@@ -481,16 +481,26 @@ private final class Transfer {
         return true
     }
 
+    /// One header line. Trimmed as bytes (HTTP's whitespace is ASCII): Foundation's
+    /// `trimmingCharacters(in:)` goes through NSString and cost about 58,000 instructions a line,
+    /// a fifth of `backup list`'s CPU over 1,000 S3 manifests.
     func receiveHeader(_ bytes: UnsafeRawBufferPointer) {
-        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var (start, end) = (range.lowerBound, range.upperBound)
+            while start < end, isSpace(bytes[start]) { start += 1 }
+            while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+            return start..<end
+        }
+        let line = trimmed(0..<bytes.count)
         // Each status line starts a new header block: `100 Continue` comes before the real one.
-        if line.hasPrefix("HTTP/") {
+        if bytes[line].starts(with: "HTTP/".utf8) {
             headers = [:]
             return
         }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: bytes[trimmed(line.lowerBound..<colon)], as: UTF8.self).lowercased()
+        let value = String(decoding: bytes[trimmed(colon + 1..<line.upperBound)], as: UTF8.self)
         headers[name] = value
         if name == "content-length" { expectedLength = Int(value) }
     }

@@ -90,21 +90,18 @@ final class BackupHarness {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
-    /// The store of this harness, as luminatectl sees it.
-    func store() throws -> any BackupStore {
+    /// The harness's environment as luminatectl's setup sees it.
+    private func setup() throws -> BackupSetup {
         let context = Context(processes: PosixProcessRunner(), http: CurlTransport(), clock: SystemClock(),
                               console: Captured().console, environment: environment, workingDirectory: scratch)
-        let configuration = try ConfigurationLoader(context: context).load(GlobalOptions())
-        return try BackupSetup(configuration: configuration, context: context).store()
+        return BackupSetup(configuration: try ConfigurationLoader(context: context).load(GlobalOptions()), context: context)
     }
 
+    /// The store of this harness, as luminatectl sees it.
+    func store() throws -> any BackupStore { try setup().store() }
+
     /// The environment's ClickHouse over HTTP.
-    func clickhouse() throws -> ClickHouseHTTP {
-        let context = Context(processes: PosixProcessRunner(), http: CurlTransport(), clock: SystemClock(),
-                              console: Captured().console, environment: environment, workingDirectory: scratch)
-        let configuration = try ConfigurationLoader(context: context).load(GlobalOptions())
-        return try Connections(configuration: configuration, context: context).clickhouse()
-    }
+    func clickhouse() throws -> ClickHouseHTTP { try setup().connections.clickhouse() }
 
     /// Every secret the sandbox hands luminatectl: none may appear in any output.
     var secrets: [String] {

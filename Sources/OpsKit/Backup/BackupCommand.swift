@@ -163,7 +163,7 @@ enum BackupCommand {
     /// The manifest of `text` (an id or `latest`), refusing unknown and incomplete backups.
     static func completeManifest(_ text: String, catalogue: BackupCatalogue, invocation: Invocation) throws -> BackupManifest {
         if text == "latest" {
-            guard let newest = try catalogue.entries().compactMap(\.manifest).max(by: { $0.snapshotAt < $1.snapshotAt }) else {
+            guard let newest = try catalogue.entries().newestComplete else {
                 throw ValidationError("the store \(catalogue.store.location) holds no complete backup", hint: "luminatectl backup create takes one")
             }
             return newest

@@ -73,6 +73,13 @@ package struct BackupCatalogue: Sendable {
     }
 }
 
+extension Array where Element == CatalogueEntry {
+    /// The complete backup with the latest snapshot: the recovery point a restore would reach.
+    package var newestComplete: BackupManifest? {
+        compactMap(\.manifest).max { $0.snapshotAt < $1.snapshotAt }
+    }
+}
+
 package struct CatalogueEntry: Sendable, Equatable {
     package enum State: Sendable, Equatable {
         case complete(BackupManifest)

@@ -17,16 +17,16 @@ package struct BackupDeletePlan: OperationPlan {
     package var json: Bool
 
     package static func make(id: BackupID, catalogue: BackupCatalogue, force: Bool, json: Bool) throws -> BackupDeletePlan {
-        guard let entry = try catalogue.entry(id) else {
+        // One reading of the catalogue: the backup itself, what builds on it, and the newest.
+        let all = try catalogue.entries()
+        guard let entry = all.first(where: { $0.id == id }) else {
             throw BackupNotFound(id: id.text, location: catalogue.store.location)
         }
-        let all = try catalogue.entries()
         let dependents = all.compactMap(\.manifest).filter { $0.base == id.text }.map(\.id)
         if !dependents.isEmpty {
             throw BackupHasDependents(id: id.text, dependents: dependents)
         }
-        let newestComplete = all.compactMap(\.manifest).max { $0.snapshotAt < $1.snapshotAt }
-        if entry.manifest != nil, newestComplete?.id == id.text, !force {
+        if entry.manifest != nil, all.newestComplete?.id == id.text, !force {
             throw BackupIsNewest(id: id.text)
         }
         let objects = try catalogue.store.list(prefix: BackupLayout.folder(id.text), delimiter: nil).objects

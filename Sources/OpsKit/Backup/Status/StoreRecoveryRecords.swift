@@ -16,7 +16,7 @@ package struct StoreRecoveryRecords: RecoveryRecords {
             throw CheckSkipped("no backup store is configured for environment '\(configuration.environmentName.value)' (backup.store): the live part needs one to read")
         }
         let catalogue = try BackupSetup(configuration: configuration, context: context).catalogue()
-        guard let newest = try catalogue.entries().compactMap(\.manifest).max(by: { $0.snapshotAt < $1.snapshotAt }) else {
+        guard let newest = try catalogue.entries().newestComplete else {
             return nil
         }
         // The recovery point is the snapshot: data written after it is not in the backup.

@@ -69,17 +69,7 @@ package struct LocalDirectoryStore: BackupStore {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure(key, "cannot create \(temporary)") }
         defer { close(fd) }
-        try data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw failure(key, "cannot write \(temporary)")
-                }
-                offset += written
-            }
-        }
+        try data.withUnsafeBytes { try writeFully(fd, $0, key: key, path: temporary) }
         guard fsync(fd) == 0, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw failure(key, "cannot move \(temporary) into place")
@@ -156,18 +146,22 @@ package struct LocalDirectoryStore: BackupStore {
         let hasher = SHA256Stream()
         try readAll(input, key: key) { piece in
             hasher.update(piece)
-            var offset = 0
-            while offset < piece.count {
-                let written = Foundation.write(output, piece.baseAddress! + offset, piece.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw failure(key, "cannot write \(destination)")
-                }
-                offset += written
-            }
+            try writeFully(output, piece, key: key, path: destination)
         }
         guard fsync(output) == 0 else { throw failure(key, "cannot flush \(destination)") }
         return StoredFile(size: hasher.byteCount, sha256: hasher.finish())
+    }
+
+    private func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, key: String, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure(key, "cannot write \(path)")
+            }
+            offset += written
+        }
     }
 
     private func readAll(_ fd: Int32, key: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -97,6 +97,14 @@ package enum SQL {
         SQLFragment(checked: try identifier(database).sql + "." + identifier(table).sql)
     }
 
+    /// A table definition from a backup's manifest, re-pointed and ready to send. The text is the
+    /// server's own `SHOW CREATE TABLE`, parsed by TableDefinition (one CREATE TABLE statement,
+    /// nothing after it), with the name replaced by checked identifiers.
+    package static func createTable(_ definition: TableDefinition, as target: QualifiedTable, unreplicated: Bool) throws -> SQLFragment {
+        _ = try qualified(target.database, target.table)
+        return SQLFragment(checked: definition.text(as: target, unreplicated: unreplicated))
+    }
+
     /// A single-quoted string literal.
     ///
     /// ClickHouse reads backslash escapes inside quoted strings (unlike standard SQL, where only

@@ -232,11 +232,37 @@ final class TableDefinitionTests: XCTestCase {
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8) EMPTY ENGINE = Memory"), "found 'EMPTY' after the column list, where a clause belongs")
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8) ENGINE = "), "expected the engine's name, found the end")
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8) ENGINE = MergeTree() x ORDER BY a"), "found 'x' after the engine MergeTree, where a clause belongs")
+        XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8) ENGINE = ReplicatedMergeTree('/p', '{replica}',) ORDER BY a"),
+                       "the engine ReplicatedMergeTree has an empty argument")
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8 ENGINE = Memory"), "a '(' is not closed")
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8)) ENGINE = Memory"), "a ')' at offset 27 closes nothing")
         XCTAssertEqual(problem("CREATE TABLE db.t (a String DEFAULT 'x) ENGINE = Memory"), "a string is not closed (' at offset 36)")
         XCTAssertEqual(problem("CREATE TABLE db.`t (a UInt8) ENGINE = Memory"), "a quoted name is not closed (` at offset 16)")
         XCTAssertEqual(problem("CREATE TABLE db.t (a UInt8) /* ENGINE = Memory"), "a /* comment is not closed")
+    }
+
+    /// Every prefix of a real statement, and the statement with any one token left out, either
+    /// reads or is refused with a TableDefinitionError: nothing traps.
+    func testDamagedStatementsNeverTrap() throws {
+        for statement in [CreateStatements.replicated1816, CreateStatements.distributed1816, CreateStatements.mergeTree269,
+                          "ATTACH TABLE IF NOT EXISTS _ UUID 'x' ON CLUSTER c (`a` String DEFAULT 'q\\'') ENGINE = ReplicatedReplacingMergeTree('/p', 'r', v) ORDER BY a;"] {
+            let scalars = Array(statement.unicodeScalars)
+            var variants = (0...scalars.count).map { String(String.UnicodeScalarView(scalars[0..<$0])) }
+            let tokens = try SQLTokens(statement).tokens
+            for token in tokens {
+                variants.append(String(String.UnicodeScalarView(scalars[0..<token.start] + scalars[token.end...])))
+            }
+            for variant in variants {
+                do {
+                    let definition = try TableDefinition(parsing: variant)
+                    _ = definition.text(as: QualifiedTable("s", "t"), unreplicated: true)
+                    _ = StructureDiff.lines(backup: definition, live: try TableDefinition(parsing: statement))
+                } catch is TableDefinitionError {
+                } catch {
+                    XCTFail("\(variant): \(error)")
+                }
+            }
+        }
     }
 
     func testTheErrorReadsAsAnOperatorError() {

@@ -114,6 +114,7 @@ package struct TableDefinition: Sendable, Equatable {
         if engineName + 1 < engineClause.range.upperBound, tokens[engineName + 1].isSymbol("("), let argumentsClose = lexed.closing(engineName + 1) {
             engineEnd = argumentsClose
             arguments = argumentsClose == engineName + 2 ? [] : lexed.split(engineName + 2..<argumentsClose)
+            guard !arguments.contains(where: \.isEmpty) else { throw TableDefinitionError("the engine \(engine) has an empty argument") }
         }
         guard engineEnd + 1 == engineClause.range.upperBound else {
             throw TableDefinitionError("found \(quote(engineEnd + 1)) after the engine \(engine), where a clause belongs")

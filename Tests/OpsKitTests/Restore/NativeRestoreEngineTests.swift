@@ -35,6 +35,30 @@ final class NativeRestoreEngineTests: XCTestCase {
         #"{"id": "\#(Self.restoreID)", "status": "\#(status)", "error": \#(JSONValue.string(error)), "num_files": "\#(files)", "total_size": "\#(bytes)", "query_id": "\#(Self.restoreQueryID)"}"#
     }
 
+    /// A fake server that has answered the RESTORE statement with a started restore.
+    private func started() -> (ScriptedClickHouse, Context) {
+        let clickhouse = ScriptedClickHouse()
+        clickhouse.expect("RESTORE TABLE", rows: [#"{"id": "\#(Self.restoreID)", "status": "RESTORING"}"#])
+        return (clickhouse, Context.fake(http: clickhouse.http))
+    }
+
+    /// What a load of two partitions of `manifest` throws; fails the test when it does not throw.
+    private func loadError(
+        _ clickhouse: ScriptedClickHouse, context: Context, manifest: BackupManifest? = nil,
+        store: (any BackupStore)? = nil, journal: InMemoryJournal = InMemoryJournal()
+    ) throws -> any Error {
+        let session = try SessionFixtures.session(context: context, journal: journal, kind: "restore")
+        let load = request(manifest ?? self.manifest(), clickhouse: clickhouse.client(context: context))
+        let scratch = ScratchDirectory()
+        do {
+            try engine(clickhouse, context: context).load(load, store: store ?? LocalDirectoryStore(root: scratch.path), session: session) { _ in }
+        } catch {
+            return error
+        }
+        XCTFail("the load did not throw")
+        return CancellationError()
+    }
+
     // MARK: - Statements
 
     func testStatements() throws {
@@ -112,9 +136,7 @@ final class NativeRestoreEngineTests: XCTestCase {
     }
 
     func testAFailedRestoreCarriesTheServersErrorWithoutItsStackTrace() throws {
-        let clickhouse = ScriptedClickHouse()
-        let context = Context.fake(http: clickhouse.http)
-        clickhouse.expect("RESTORE TABLE", rows: [#"{"id": "\#(Self.restoreID)", "status": "RESTORING"}"#])
+        let (clickhouse, context) = started()
         // What 26.9 wrote into system.backups for a target that already held rows.
         let error = "Code: 608. DB::Exception: Cannot restore the table luminate_restore.metrics_stage because it already contains some data. "
             + "You can set structure_only=true, restore_table_data=false or allow_non_empty_tables=true to overcome that in the way you want: "
@@ -122,82 +144,58 @@ final class NativeRestoreEngineTests: XCTestCase {
             + "always include the lines below):\n\n0. ? @ 0x000000001d967133\n1. ? @ 0x000000000e717b9e\n"
         clickhouse.expect("FROM system.backups", rows: [row("RESTORE_FAILED", error: error)])
 
-        let session = try SessionFixtures.session(context: context, kind: "restore")
-        let load = request(manifest(), clickhouse: clickhouse.client(context: context))
-        XCTAssertThrowsError(try engine(clickhouse, context: context).load(
-            load, store: LocalDirectoryStore(root: ScratchDirectory().path), session: session) { _ in }) { error in
-            XCTAssertEqual("\(error)", "ClickHouse ch.test:8123 reports restore \(Self.restoreID) of luminate.metrics into luminate_restore.metrics_stage RESTORE_FAILED: "
-                           + "Code: 608. DB::Exception: Cannot restore the table luminate_restore.metrics_stage because it already contains some data. "
-                           + "You can set structure_only=true, restore_table_data=false or allow_non_empty_tables=true to overcome that in the way you want: "
-                           + "While restoring data of table luminate_restore.metrics_stage. (CANNOT_RESTORE_TABLE)")
-            XCTAssertEqual((error as? NativeRestoreFailed)?.hint,
-                           "luminate_restore.metrics_stage already holds data: empty it, or load beside it with --in-place --allow-non-empty")
-        }
+        let failure = try loadError(clickhouse, context: context)
+        XCTAssertEqual("\(failure)", "ClickHouse ch.test:8123 reports restore \(Self.restoreID) of luminate.metrics into luminate_restore.metrics_stage RESTORE_FAILED: "
+                       + "Code: 608. DB::Exception: Cannot restore the table luminate_restore.metrics_stage because it already contains some data. "
+                       + "You can set structure_only=true, restore_table_data=false or allow_non_empty_tables=true to overcome that in the way you want: "
+                       + "While restoring data of table luminate_restore.metrics_stage. (CANNOT_RESTORE_TABLE)")
+        XCTAssertEqual((failure as? NativeRestoreFailed)?.hint,
+                       "luminate_restore.metrics_stage already holds data: empty it, or load beside it with --in-place --allow-non-empty")
         XCTAssertEqual(clickhouse.http.pending, 0)
     }
 
     func testACancelledRestoreIsAFailureToo() throws {
-        let clickhouse = ScriptedClickHouse()
-        let context = Context.fake(http: clickhouse.http)
-        clickhouse.expect("RESTORE TABLE", rows: [#"{"id": "\#(Self.restoreID)", "status": "RESTORING"}"#])
+        let (clickhouse, context) = started()
         clickhouse.expect("FROM system.backups", rows: [row("RESTORE_CANCELLED", error: "Code: 394. DB::Exception: Query was cancelled. (QUERY_WAS_CANCELLED)")])
-        let session = try SessionFixtures.session(context: context, kind: "restore")
-        XCTAssertThrowsError(try engine(clickhouse, context: context).load(
-            request(manifest(), clickhouse: clickhouse.client(context: context)),
-            store: LocalDirectoryStore(root: ScratchDirectory().path), session: session) { _ in }) { error in
-            let failed = error as? NativeRestoreFailed
-            XCTAssertEqual(failed?.status, "RESTORE_CANCELLED")
-            XCTAssertEqual(failed?.host, "ch.test:8123")
-            XCTAssertEqual(failed?.hint, "SELECT error FROM system.backups WHERE id = '\(Self.restoreID)' on ch.test:8123 has the whole error")
-        }
+        let failed = try loadError(clickhouse, context: context) as? NativeRestoreFailed
+        XCTAssertEqual(failed?.status, "RESTORE_CANCELLED")
+        XCTAssertEqual(failed?.host, "ch.test:8123")
+        XCTAssertEqual(failed?.hint, "SELECT error FROM system.backups WHERE id = '\(Self.restoreID)' on ch.test:8123 has the whole error")
     }
 
     func testCtrlCKillsTheRestoreByItsQueryID() throws {
         for killed in [true, false] {
-            let clickhouse = ScriptedClickHouse()
-            let context = Context.fake(http: clickhouse.http)
+            let (clickhouse, context) = started()
             let interrupt = context.interrupt
-            clickhouse.expect("RESTORE TABLE", rows: [#"{"id": "\#(Self.restoreID)", "status": "RESTORING"}"#])
             let polled = #"{"meta": [], "data": [\#(row("RESTORING", files: 3, bytes: 300))], "rows": 1}"#
             clickhouse.http.expect("POST", urlPrefix: ScriptedClickHouse.url + "/?") { _ in
                 interrupt.raise(SIGINT)  // Ctrl-C while the engine sleeps after this poll
                 return HTTPResponse(status: 200, body: Data(polled.utf8))
             }
             // The restore runs under the query id system.backups names; the restore's id kills nothing.
+            let kill = "KILL QUERY WHERE query_id = '\(Self.restoreQueryID)' SYNC"
             if killed {
-                clickhouse.expect("KILL QUERY WHERE query_id = '\(Self.restoreQueryID)' SYNC",
-                                  rows: [#"{"kill_status": "finished", "query_id": "\#(Self.restoreQueryID)", "user": "ops"}"#])
+                clickhouse.expect(kill, rows: [#"{"kill_status": "finished", "query_id": "\#(Self.restoreQueryID)", "user": "ops"}"#])
             } else {
-                clickhouse.expect("KILL QUERY WHERE query_id = '\(Self.restoreQueryID)' SYNC", status: 200, body: "")
+                clickhouse.expect(kill, status: 200, body: "")
             }
-            let session = try SessionFixtures.session(context: context, kind: "restore")
-            XCTAssertThrowsError(try engine(clickhouse, context: context).load(
-                request(manifest(), clickhouse: clickhouse.client(context: context)),
-                store: LocalDirectoryStore(root: ScratchDirectory().path), session: session) { _ in }) { error in
-                let expected = NativeRestoreInterrupted(id: Self.restoreID, host: "ch.test:8123", target: "luminate_restore.metrics_stage",
-                                                        signal: SIGINT, killed: killed)
-                XCTAssertEqual(error as? NativeRestoreInterrupted, expected)
-                XCTAssertEqual((error as? NativeRestoreInterrupted)?.exitCode, .interrupted)
-                XCTAssertEqual("\(error)", killed
-                    ? "interrupted while ClickHouse ch.test:8123 was restoring into luminate_restore.metrics_stage (restore \(Self.restoreID)); the server stopped it (KILL QUERY), and luminate_restore.metrics_stage may hold part of the data"
-                    : "interrupted while ClickHouse ch.test:8123 was restoring into luminate_restore.metrics_stage (restore \(Self.restoreID)); the server did not confirm it stopped, and may still be writing into luminate_restore.metrics_stage")
-            }
+            let error = try loadError(clickhouse, context: context)
+            XCTAssertEqual(error as? NativeRestoreInterrupted,
+                           NativeRestoreInterrupted(id: Self.restoreID, host: "ch.test:8123", target: "luminate_restore.metrics_stage", signal: SIGINT, killed: killed))
+            XCTAssertEqual((error as? NativeRestoreInterrupted)?.exitCode, .interrupted)
+            XCTAssertEqual("\(error)", killed
+                ? "interrupted while ClickHouse ch.test:8123 was restoring into luminate_restore.metrics_stage (restore \(Self.restoreID)); the server stopped it (KILL QUERY), and luminate_restore.metrics_stage may hold part of the data"
+                : "interrupted while ClickHouse ch.test:8123 was restoring into luminate_restore.metrics_stage (restore \(Self.restoreID)); the server did not confirm it stopped, and may still be writing into luminate_restore.metrics_stage")
             XCTAssertEqual(clickhouse.http.pending, 0)
         }
     }
 
     func testAVanishedRowMeansARestartedServer() throws {
-        let clickhouse = ScriptedClickHouse()
-        let context = Context.fake(http: clickhouse.http)
-        clickhouse.expect("RESTORE TABLE", rows: [#"{"id": "\#(Self.restoreID)", "status": "RESTORING"}"#])
+        let (clickhouse, context) = started()
         clickhouse.expect("FROM system.backups", rows: [])
-        let session = try SessionFixtures.session(context: context, kind: "restore")
-        XCTAssertThrowsError(try engine(clickhouse, context: context).load(
-            request(manifest(), clickhouse: clickhouse.client(context: context)),
-            store: LocalDirectoryStore(root: ScratchDirectory().path), session: session) { _ in }) { error in
-            XCTAssertEqual(error as? NativeRestoreVanished, NativeRestoreVanished(id: Self.restoreID, host: "ch.test:8123", target: "luminate_restore.metrics_stage"))
-            XCTAssertTrue("\(error)".contains("the server was restarted (system.backups lives in memory)"), "\(error)")
-        }
+        let error = try loadError(clickhouse, context: context)
+        XCTAssertEqual(error as? NativeRestoreVanished, NativeRestoreVanished(id: Self.restoreID, host: "ch.test:8123", target: "luminate_restore.metrics_stage"))
+        XCTAssertTrue("\(error)".contains("the server was restarted (system.backups lives in memory)"), "\(error)")
     }
 
     // MARK: - Incremental chains
@@ -213,15 +211,12 @@ final class NativeRestoreEngineTests: XCTestCase {
         try store.write("20261130T130000Z/.backup", data: Data("<config/>".utf8))
 
         let journal = InMemoryJournal()
-        let session = try SessionFixtures.session(context: context, journal: journal, kind: "restore")
-        let load = request(manifest(base: "20261130T130000Z"), clickhouse: clickhouse.client(context: context))
-        XCTAssertThrowsError(try engine(clickhouse, context: context).load(load, store: store, session: session) { _ in }) { error in
-            let missing = error as? NativeRestoreBaseMissing
-            XCTAssertEqual(missing?.missing, "20261130T120000Z")
-            XCTAssertEqual("\(error)", "backup 20261130T140500Z cannot be restored: it is incremental on 20261130T130000Z, which is incremental on 20261130T120000Z, "
-                           + "and the store \(store.location) does not hold 20261130T120000Z/.backup")
-            XCTAssertNotNil(missing?.hint)
-        }
+        let error = try loadError(clickhouse, context: context, manifest: manifest(base: "20261130T130000Z"), store: store, journal: journal)
+        let missing = error as? NativeRestoreBaseMissing
+        XCTAssertEqual(missing?.missing, "20261130T120000Z")
+        XCTAssertEqual("\(error)", "backup 20261130T140500Z cannot be restored: it is incremental on 20261130T130000Z, which is incremental on 20261130T120000Z, "
+                       + "and the store \(store.location) does not hold 20261130T120000Z/.backup")
+        XCTAssertNotNil(missing?.hint)
         XCTAssertEqual(clickhouse.http.received.count, 0, "nothing was sent to ClickHouse")
         XCTAssertEqual(journal.events.compactMap(\.step), [])
     }
@@ -232,11 +227,8 @@ final class NativeRestoreEngineTests: XCTestCase {
         let scratch = ScratchDirectory()
         let store = LocalDirectoryStore(root: scratch.path)
         try store.write("20261130T130000Z/.backup", data: Data("<config/>".utf8))
-        let session = try SessionFixtures.session(context: context, kind: "restore")
-        let load = request(manifest(base: "20261130T130000Z"), clickhouse: clickhouse.client(context: context))
-        XCTAssertThrowsError(try engine(clickhouse, context: context).load(load, store: store, session: session) { _ in }) { error in
-            XCTAssertTrue("\(error)".hasSuffix("holds no manifest of 20261130T130000Z (an incomplete backup), so what it builds on is unknown"), "\(error)")
-        }
+        let error = try loadError(clickhouse, context: context, manifest: manifest(base: "20261130T130000Z"), store: store)
+        XCTAssertTrue("\(error)".hasSuffix("holds no manifest of 20261130T130000Z (an incomplete backup), so what it builds on is unknown"), "\(error)")
         XCTAssertEqual(clickhouse.http.received.count, 0)
     }
 

@@ -12,15 +12,6 @@ package struct NativeRestoreFailed: OperatorError, Equatable {
     /// The server's error as `system.backups` holds it, stack trace and all.
     package var error: String
 
-    package init(id: String, host: String, source: String, target: String, status: String, error: String) {
-        self.id = id
-        self.host = host
-        self.source = source
-        self.target = target
-        self.status = status
-        self.error = error
-    }
-
     package var description: String {
         "ClickHouse \(host) reports restore \(id) of \(source) into \(target) \(status): \(Redactor.redact(Self.message(error)))"
     }
@@ -52,14 +43,6 @@ package struct NativeRestoreInterrupted: OperatorError, Equatable {
     /// `KILL QUERY ... SYNC` found the restore and ended it.
     package var killed: Bool
 
-    package init(id: String, host: String, target: String, signal: Int32, killed: Bool) {
-        self.id = id
-        self.host = host
-        self.target = target
-        self.signal = signal
-        self.killed = killed
-    }
-
     package var description: String {
         "interrupted while ClickHouse \(host) was restoring into \(target) (restore \(id))"
             + (killed ? "; the server stopped it (KILL QUERY), and \(target) may hold part of the data"
@@ -76,12 +59,6 @@ package struct NativeRestoreVanished: OperatorError, Equatable {
     package var id: String
     package var host: String
     package var target: String
-
-    package init(id: String, host: String, target: String) {
-        self.id = id
-        self.host = host
-        self.target = target
-    }
 
     package var description: String {
         "restore \(id) into \(target) is gone from system.backups on \(host): the server was restarted "
@@ -101,13 +78,6 @@ package struct NativeRestoreBaseMissing: OperatorError, Equatable {
     package var location: String
     /// `does not hold 20261130T120000Z/.backup`.
     package var problem: String
-
-    package init(backup: String, bases: [String], location: String, problem: String) {
-        self.backup = backup
-        self.bases = bases
-        self.location = location
-        self.problem = problem
-    }
 
     package var missing: String { bases.last ?? backup }
 

@@ -17,7 +17,7 @@ package struct NativeEngine: BackupEngine {
     package init(clickhouse: ClickHouseHTTP, disk: String, diskPath: String, pollInterval: Double = 1) {
         self.clickhouse = clickhouse
         self.disk = disk
-        self.diskPath = diskPath.isEmpty || diskPath.hasSuffix("/") ? diskPath : diskPath + "/"
+        self.diskPath = Self.folder(diskPath)
         self.pollInterval = pollInterval
     }
 
@@ -25,7 +25,18 @@ package struct NativeEngine: BackupEngine {
 
     /// `Disk('backups', 'luminate/20261130T140500Z/')`.
     package func destination(_ id: String) -> SQLFragment {
-        "Disk(\(literal: disk), \(literal: diskPath + id + "/"))"
+        Self.destination(disk: disk, diskPath: diskPath, id: id)
+    }
+
+    /// Where backup `id` lives on the server's backup disk: what BACKUP writes to, and what
+    /// RESTORE (and a later incremental's `base_backup`) reads from.
+    package static func destination(disk: String, diskPath: String, id: String) -> SQLFragment {
+        "Disk(\(literal: disk), \(literal: folder(diskPath) + id + "/"))"
+    }
+
+    /// `luminate` and `luminate/` both mean the folder `luminate/`; an empty path is the disk's root.
+    package static func folder(_ diskPath: String) -> String {
+        diskPath.isEmpty || diskPath.hasSuffix("/") ? diskPath : diskPath + "/"
     }
 
     /// The BACKUP statement, exactly as sent.

@@ -60,9 +60,10 @@ package enum FreezeUpload {
     }
 }
 
-/// The error that stopped an upload; later transfers throw it instead of starting, so the
-/// caller sees the cause, not a skipped transfer.
-private final class FirstFailure: @unchecked Sendable {
+/// The error that stopped a run of parallel transfers (the backup's uploads, the restore's
+/// downloads); later transfers throw it instead of starting, so the caller sees the cause, not a
+/// skipped transfer.
+final class FirstFailure: @unchecked Sendable {
     // Errors are not Sendable in general; this one is only handed on, never changed.
     private let lock = NSLock()
     private var first: (any Error)?

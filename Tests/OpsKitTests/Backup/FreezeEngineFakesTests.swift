@@ -165,29 +165,43 @@ final class FakeClickHouseNodes: ProcessRunning, @unchecked Sendable {
     }
 }
 
-/// A local store whose uploads can be made to fail, or to raise Ctrl-C, at the Nth one.
+/// A local store whose uploads (or downloads) can be made to fail, or to raise Ctrl-C, at the Nth one.
 final class ScriptedStore: BackupStore, @unchecked Sendable {
     let inner: LocalDirectoryStore
     private let lock = NSLock()
     private var count = 0
     private let beforeUpload: @Sendable (Int) throws -> Void
     private let afterUpload: @Sendable (Int) -> Void
+    private var downloadCount = 0
+    private let beforeDownload: @Sendable (Int) throws -> Void
 
     init(root: String, beforeUpload: @escaping @Sendable (Int) throws -> Void = { _ in },
-         afterUpload: @escaping @Sendable (Int) -> Void = { _ in }) {
+         afterUpload: @escaping @Sendable (Int) -> Void = { _ in },
+         beforeDownload: @escaping @Sendable (Int) throws -> Void = { _ in }) {
         inner = LocalDirectoryStore(root: root)
         self.beforeUpload = beforeUpload
         self.afterUpload = afterUpload
+        self.beforeDownload = beforeDownload
     }
 
     var uploads: Int { lock.withLock { count } }
+    var downloads: Int { lock.withLock { downloadCount } }
 
     var location: String { inner.location }
     func list(prefix: String, delimiter: String?) throws -> StoreListing { try inner.list(prefix: prefix, delimiter: delimiter) }
     func stat(_ key: String) throws -> StoredObject? { try inner.stat(key) }
     func read(_ key: String) throws -> Data? { try inner.read(key) }
     func write(_ key: String, data: Data) throws { try inner.write(key, data: data) }
-    func download(_ key: String, toFile path: String) throws -> StoredFile { try inner.download(key, toFile: path) }
+
+    func download(_ key: String, toFile path: String) throws -> StoredFile {
+        let number = lock.withLock {
+            downloadCount += 1
+            return downloadCount
+        }
+        try beforeDownload(number)
+        return try inner.download(key, toFile: path)
+    }
+
     func checksum(_ key: String) throws -> StoredFile { try inner.checksum(key) }
     func delete(_ key: String) throws { try inner.delete(key) }
 

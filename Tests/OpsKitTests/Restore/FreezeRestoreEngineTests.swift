@@ -58,37 +58,6 @@ final class FakeRestoreServer: RestoreSQL, @unchecked Sendable {
     var detached: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dataPath + "detached")) ?? []).sorted() }
 }
 
-/// A local store that runs a hook before each download (to raise Ctrl-C at the Nth one).
-final class DownloadHookStore: BackupStore, @unchecked Sendable {
-    let inner: LocalDirectoryStore
-    private let count = Mutex(0)
-    private let beforeDownload: @Sendable (Int) -> Void
-
-    init(root: String, beforeDownload: @escaping @Sendable (Int) -> Void) {
-        inner = LocalDirectoryStore(root: root)
-        self.beforeDownload = beforeDownload
-    }
-
-    var downloads: Int { count.withLock { $0 } }
-    var location: String { inner.location }
-    func list(prefix: String, delimiter: String?) throws -> StoreListing { try inner.list(prefix: prefix, delimiter: delimiter) }
-    func stat(_ key: String) throws -> StoredObject? { try inner.stat(key) }
-    func read(_ key: String) throws -> Data? { try inner.read(key) }
-    func write(_ key: String, data: Data) throws { try inner.write(key, data: data) }
-    func upload(_ key: String, fromFile path: String) throws -> StoredFile { try inner.upload(key, fromFile: path) }
-    func checksum(_ key: String) throws -> StoredFile { try inner.checksum(key) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-
-    func download(_ key: String, toFile path: String) throws -> StoredFile {
-        let number = count.withLock { count in
-            count += 1
-            return count
-        }
-        beforeDownload(number)
-        return try inner.download(key, toFile: path)
-    }
-}
-
 /// A freeze backup of `luminate.metrics_local` written by hand into a local store, two fake
 /// shards, a session, and the staging table as the target.
 struct FreezeRestoreFixture {
@@ -276,7 +245,7 @@ final class FreezeRestoreEngineTests: XCTestCase {
     func testCtrlCDuringTheDownloadStopsAndEmptiesDetached() throws {
         let fixture = try FreezeRestoreFixture()
         let interrupt = fixture.context.interrupt
-        let store = DownloadHookStore(root: fixture.storeRoot) { number in if number == 4 { interrupt.raise(SIGINT) } }
+        let store = ScriptedStore(root: fixture.storeRoot, beforeDownload: { number in if number == 4 { interrupt.raise(SIGINT) } })
 
         XCTAssertThrowsError(try FreezeRestoreEngine(context: fixture.context, transfers: 1)
             .load(fixture.load(), store: store, session: fixture.session, progress: { _ in })) { error in

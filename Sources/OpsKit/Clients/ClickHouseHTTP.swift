@@ -237,6 +237,15 @@ package struct ClickHouseHTTP: Sendable {
     /// `host:port`, as errors name it.
     package var host: String { hostOf(url: endpoint.url) }
 
+    /// A copy that finishes what it is asked even after Ctrl-C, for statements that must not be
+    /// cut in two (a restore's REPLACE PARTITION on every shard); the caller checks the
+    /// interrupt between them.
+    package func ignoringInterrupt() -> ClickHouseHTTP {
+        var copy = self
+        copy.interrupt = Interrupt()
+        return copy
+    }
+
     // MARK: - Queries
 
     /// Runs a `SELECT` and decodes its rows (`FORMAT JSON` is appended).

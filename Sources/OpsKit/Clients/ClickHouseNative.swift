@@ -105,6 +105,15 @@ package struct ClickHouseNative: Sendable {
                   temporaryDirectory: context.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
     }
 
+    /// A copy that finishes what it is asked even after Ctrl-C, for statements that must not be
+    /// cut in two (a restore's REPLACE PARTITION on every shard); the caller checks the
+    /// interrupt between them.
+    package func ignoringInterrupt() -> ClickHouseNative {
+        var copy = self
+        copy.interrupt = Interrupt()
+        return copy
+    }
+
     // MARK: - Queries
 
     /// Runs a `SELECT` with `--format JSON` and decodes its rows.

@@ -42,6 +42,8 @@ final class FakeRestoreServer: RestoreSQL, @unchecked Sendable {
         return try JSONDecoder().decode([Row].self, from: body)
     }
 
+    func uninterruptible() -> any RestoreSQL { self }
+
     func execute(_ sql: SQLFragment, options: ClickHouseQueryOptions) throws {
         lock.withLock { calls.append(sql.sql) }
         let prefix = "ALTER TABLE \(try target.sql.sql) ATTACH PARTITION ID '"

@@ -162,7 +162,7 @@ package struct NativeEngine: BackupEngine {
     ) throws -> BackupRow {
         let context = session.context
         while true {
-            let sql: SQLFragment = "SELECT id, status, error, num_files, total_size FROM system.backups WHERE id = \(literal: id)"
+            let sql: SQLFragment = "SELECT id, status, error, num_files, total_size, query_id FROM system.backups WHERE id = \(literal: id)"
             guard let row = try clickhouse.query(sql, as: BackupRow.self).first else {
                 throw ClickHouseError.unexpectedResponse(
                     host: clickhouse.host, queryID: nil, status: nil,

@@ -8,6 +8,8 @@ package protocol RestoreSQL: Sendable {
     var address: String { get }
     func query<Row: Decodable>(_ sql: SQLFragment, as type: Row.Type, options: ClickHouseQueryOptions) throws -> [Row]
     func execute(_ sql: SQLFragment, options: ClickHouseQueryOptions) throws
+    /// The same server through a client that Ctrl-C does not cut short.
+    func uninterruptible() -> any RestoreSQL
 }
 
 extension RestoreSQL {
@@ -20,10 +22,12 @@ extension RestoreSQL {
 
 extension ClickHouseHTTP: RestoreSQL {
     package var address: String { host }
+    package func uninterruptible() -> any RestoreSQL { ignoringInterrupt() }
 }
 
 extension ClickHouseNative: RestoreSQL {
     package var address: String { endpoint.address }
+    package func uninterruptible() -> any RestoreSQL { ignoringInterrupt() }
 }
 
 /// One shard as a restore sees it: the replica that loads and swaps the data (replication carries

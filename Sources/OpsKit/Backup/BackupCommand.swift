@@ -86,17 +86,12 @@ enum BackupCommand {
             Freeze backups: every file the manifest names, with its size and SHA-256 (read
             through). Native backups: ClickHouse's .backup index is present and parses, and every
             file it stores in this backup is present with its size. Exit 1 naming each missing
-            or damaged file. --deep (restore into a scratch database and compare rows per
-            partition) arrives with luminatectl restore.
+            or damaged file. To prove the backup restores (rows per partition, checksums, time
+            against the RTO), run luminatectl restore drill --backup <id>.
             """,
         arguments: [ArgumentSpec("id", help: "A backup id, or latest.")],
-        options: [OptionSpec("deep", help: "Also restore into a scratch database and compare rows per partition (with luminatectl restore).")],
         examples: ["luminatectl backup verify latest", "luminatectl backup verify 20261130T140500Z -o json"],
         action: { invocation, context in
-            if invocation.flag("deep") {
-                throw ValidationError("--deep restores into a scratch database, which needs luminatectl restore: it is not in this build yet",
-                                      hint: "run luminatectl backup verify without --deep for the store-side check")
-            }
             let catalogue = try setup(invocation, context).catalogue()
             let manifest = try completeManifest(invocation.arguments[0], catalogue: catalogue, invocation: invocation)
             let progress = context.console.progress("verify \(manifest.id)", clock: context.clock)

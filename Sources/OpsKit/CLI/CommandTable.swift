@@ -15,6 +15,7 @@ package enum CommandTable {
             ConfigCommands.group,
             JournalCommands.group,
             LockCommands.group,
+            RestoreCommand.group,
             VersionCommand.command,
             helpCommand,
         ]

@@ -90,6 +90,7 @@ final class LuminatectlTests: XCTestCase {
               config                  Show luminatectl's effective configuration.
               journal                 Read and check the journal of operations.
               lock                    See, hold and release the operations lock.
+              restore                 Restore backups: staged and verified; drills.
               version                 Show the version of luminatectl.
               help                    Show help for a command.
 

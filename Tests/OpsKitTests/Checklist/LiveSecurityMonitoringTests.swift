@@ -145,7 +145,7 @@ final class LiveSecurityMonitoringTests: XCTestCase {
             XCTAssertEqual((error as? CheckSkipped)?.reason, "no backups recorded yet: arrives with luminatectl backup")
         }
         XCTAssertThrowsError(try DataProtectionChecks.restoreDrills(liveScope())) { error in
-            XCTAssertEqual((error as? CheckSkipped)?.reason, "no restore drills recorded yet: arrives with luminatectl restore --drill")
+            XCTAssertEqual((error as? CheckSkipped)?.reason, "no restore drills recorded yet: arrives with luminatectl restore drill")
         }
         let now = ChecklistFixtures.now
         let recent = Records(backup: BackupRecord(id: "b1", completedAt: now.addingTimeInterval(-1800), location: "s3://backups/b1"), drills: [])

@@ -31,7 +31,7 @@ final class ReportTests: XCTestCase {
                 result("SEC-1", .error, "kubectl get secret: no answer within 20 s", fix: "check the cluster"),
                 waived,
                 result("MON-5", .warn, "no log shipper in the manifests", fix: "deploy one"),
-                result("DP-3", .skip, "no restore drills recorded yet: arrives with luminatectl restore --drill"),
+                result("DP-3", .skip, "no restore drills recorded yet: arrives with luminatectl restore drill"),
             ],
             wallSeconds: 0.25)
     }
@@ -66,7 +66,7 @@ final class ReportTests: XCTestCase {
 
             Data protection
               SKIP    DP-3   Restore procedure tested
-                      no restore drills recorded yet: arrives with luminatectl restore --drill
+                      no restore drills recorded yet: arrives with luminatectl restore drill
 
             Slowest check: INF-1 (200 ms); the run took 250 ms
             6 checks: 1 pass, 1 fail, 1 warn, 1 skip, 1 waived, 1 error
@@ -139,7 +139,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(suites[1].elements(forName: "testcase")[0].elements(forName: "error").first?.attribute(forName: "type")?.stringValue, "error")
         XCTAssertTrue(suites[1].elements(forName: "testcase")[1].elements(forName: "system-out").first?.stringValue?.hasPrefix("waived: ") == true)
         XCTAssertEqual(suites[3].elements(forName: "testcase")[0].elements(forName: "skipped").first?.attribute(forName: "message")?.stringValue,
-                       "no restore drills recorded yet: arrives with luminatectl restore --drill")
+                       "no restore drills recorded yet: arrives with luminatectl restore drill")
     }
 
     func testJUnitUnderStrictTurnsWarningsIntoFailures() throws {

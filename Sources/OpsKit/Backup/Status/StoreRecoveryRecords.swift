@@ -1,7 +1,7 @@
 import Foundation
 
 /// The checklist's DP-1 evidence from the backup store itself: the newest complete backup, as
-/// `backup status` judges it. Restore drills (DP-3) arrive with `luminatectl restore drill`.
+/// `backup status` judges it; and DP-3's restore drills, from the environment's journal.
 package struct StoreRecoveryRecords: RecoveryRecords {
     package let configuration: Configuration
     package let context: Context
@@ -23,7 +23,8 @@ package struct StoreRecoveryRecords: RecoveryRecords {
         return BackupRecord(id: newest.id, completedAt: newest.snapshotAt, location: "\(catalogue.store.location)\(newest.id)/")
     }
 
+    /// The drills `luminatectl restore drill` journaled in this environment's journal.
     package func restoreDrills() throws -> [RestoreDrill] {
-        throw CheckSkipped("no restore drills recorded yet: arrives with luminatectl restore drill")
+        try DrillRecords.checklistDrills(path: try LiveOperations.journalPath(configuration))
     }
 }

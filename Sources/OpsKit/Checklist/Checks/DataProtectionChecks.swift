@@ -32,8 +32,8 @@ enum DataProtectionChecks {
         explanation: CheckExplanation(
             what: "A restore drill succeeded within the last 90 days, and it took no longer than the recovery time objective (RTO, 4 hours by default).",
             why: "A backup that has never been restored is a hope, not a backup; the drill is also the only measurement of the real recovery time.",
-            how: "Live: the newest successful restore drill in luminatectl's journal is at most 90 days old and its measured duration is within policy.recovery.rto. Until `luminatectl restore --drill` exists, this check skips and says so.",
-            fix: "Run a restore drill into a scratch environment (luminatectl restore --drill), and if it took longer than the RTO, shorten the procedure or revise the RTO with the business."),
+            how: "Live: the newest successful restore drill in luminatectl's journal (`luminatectl restore drill`, kind restore.drill) is at most 90 days old and its restore time, projected from the drill to the whole backup, is within policy.recovery.rto.",
+            fix: "Run a restore drill into a scratch environment (luminatectl restore drill), and if it took longer than the RTO, shorten the procedure or revise the RTO with the business."),
         liveProbe: { scope in try restoreDrills(scope) })
 
     static let recoveryPlan = ChecklistCheck(
@@ -135,7 +135,7 @@ enum DataProtectionChecks {
         if newest.durationSeconds > rto {
             return Finding(.live, .fail, "the last drill took \(DurationParser.format(newest.durationSeconds)), more than the RTO of \(DurationParser.format(rto))", evidence: Array(lines))
         }
-        return Finding(.live, .pass, "restore drill \(newest.id) succeeded in \(DurationParser.format(newest.durationSeconds)) (RTO \(DurationParser.format(rto)))", evidence: Array(lines))
+        return Finding(.live, .pass, "restore drill \(newest.id) succeeded: \(DurationParser.format(newest.durationSeconds)) projected for the whole backup (RTO \(DurationParser.format(rto)))", evidence: Array(lines))
     }
 
     /// The four scenarios and the phrases that show a runbook covers each.

@@ -82,7 +82,7 @@ package struct BackupRecord: Sendable, Equatable {
     }
 }
 
-/// One restore drill, as `luminatectl restore --drill` journals it.
+/// One restore drill, as `luminatectl restore drill` journals it.
 package struct RestoreDrill: Sendable, Equatable {
     package var id: String
     package var finishedAt: Date
@@ -107,7 +107,7 @@ package protocol RecoveryRecords: Sendable {
     func restoreDrills() throws -> [RestoreDrill]
 }
 
-/// The records before `luminatectl backup` and `restore --drill` exist.
+/// The records before `luminatectl backup` and `restore drill` exist.
 package struct NoRecoveryRecordsYet: RecoveryRecords {
     package init() {}
 
@@ -116,6 +116,6 @@ package struct NoRecoveryRecordsYet: RecoveryRecords {
     }
 
     package func restoreDrills() throws -> [RestoreDrill] {
-        throw CheckSkipped("no restore drills recorded yet: arrives with luminatectl restore --drill")
+        throw CheckSkipped("no restore drills recorded yet: arrives with luminatectl restore drill")
     }
 }

@@ -61,10 +61,16 @@ final class BackupHarness {
     /// In-process, with the live seams and `clock`.
     func run(_ argv: [String], clock: any TimeSource = SystemClock(), environment extra: [String: String] = [:],
              interrupt: Interrupt = Interrupt()) -> (code: ExitCode, out: String, err: String) {
+        Self.run(argv, environment: environment.merging(extra) { _, new in new }, workingDirectory: scratch, clock: clock, interrupt: interrupt)
+    }
+
+    /// In-process with exactly `environment`, for tests with an environment of their own.
+    static func run(_ argv: [String], environment: [String: String], workingDirectory: String, clock: any TimeSource = SystemClock(),
+                    interrupt: Interrupt = Interrupt()) -> (code: ExitCode, out: String, err: String) {
         let output = Captured()
         let context = Context(
             processes: PosixProcessRunner(), http: CurlTransport(), clock: clock, console: output.console,
-            environment: environment.merging(extra) { _, new in new }, workingDirectory: scratch, interrupt: interrupt,
+            environment: environment, workingDirectory: workingDirectory, interrupt: interrupt,
             makeHTTP: { ca, insecure in CurlTransport(caFile: ca, insecureSkipTLSVerify: insecure) },
             makeOperations: { configuration, context in
                 OperationServices(journal: try LiveOperations.journal(configuration: configuration, context: context),

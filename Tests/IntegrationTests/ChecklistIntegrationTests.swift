@@ -168,7 +168,7 @@ final class ChecklistIntegrationTests: XCTestCase {
         let (code, json, text) = try checklist(["--live", "--manifests", "good", "--attestations", "attestations.example.yaml"], at: try scenarioTime("healthy"))
         var expected = Dictionary(uniqueKeysWithValues: ChecklistCatalogue.ids.map { ($0, "pass") })
         expected["DP-2"] = "warn"    // no retention stated in a configuration file
-        expected["DP-3"] = "skip"    // no restore drills until luminatectl restore --drill exists
+        expected["DP-3"] = "fail"    // no restore drill in this environment's journal
         expected["MON-3"] = "fail"   // the sandbox's Prometheus loads no rules (testMON3... loads them)
         expected["PERF-3"] = "fail"  // Prometheus' fixtures are for namespace luminate (testScenarios... uses it)
         XCTAssertEqual(outcomes(json), expected, text)

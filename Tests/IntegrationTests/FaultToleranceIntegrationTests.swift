@@ -198,7 +198,8 @@ struct ThrowawayClickHouse {
     let port: Int
     var url: String { "http://127.0.0.1:\(port)" }
 
-    static func start(in directory: URL) throws -> ThrowawayClickHouse {
+    /// `extraConfig` goes inside `<yandex>` (a `<zookeeper>` section, `<macros>`).
+    static func start(in directory: URL, extraConfig: String = "") throws -> ThrowawayClickHouse {
         let root = directory.appendingPathComponent("clickhouse")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let http = Int.random(in: 33000..<36000), tcp = http + 3000
@@ -213,6 +214,7 @@ struct ThrowawayClickHouse {
               <users_config>\(config.path)</users_config>
               <profiles><default/></profiles><quotas><default/></quotas>
               <users><default><password/><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+              \(extraConfig)
             </yandex>
             """.write(to: config, atomically: true, encoding: .utf8)
         var pid: pid_t = 0

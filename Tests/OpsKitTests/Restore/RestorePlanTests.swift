@@ -129,4 +129,22 @@ final class RestorePlanTests: XCTestCase {
         }
         XCTAssertFalse(server.sent.contains { $0.contains("'20261127' FROM") })
     }
+
+    func testThePlanTextShowsEachChangedPartitionAndFoldsLongStretchesLeftAlone() throws {
+        var tables = try decided()
+        tables[0].partitions = (1...6).map { PartitionChange(id: "2026110\($0)", action: .leave, currentRows: 10, restoredRows: nil) }
+            + [PartitionChange(id: "20261126", action: .replace, currentRows: 1200, restoredRows: 2000),
+               PartitionChange(id: "20261127", action: .add, currentRows: 0, restoredRows: 1500),
+               PartitionChange(id: "20261128", action: .leave, currentRows: 7, restoredRows: nil)]
+        let text = RestoreText.table(tables[0])
+        XCTAssertEqual(text, """
+              luminate.metrics: 1 replace, 1 add, 7 leave alone
+                PARTITION                  ACTION       CURRENT ROWS  RESTORED ROWS
+                20261101 ... 20261106 (6)  leave alone  60            -
+                20261126                   replace      1200          2000
+                20261127                   add          0             1500
+                20261128                   leave alone  7             -
+
+            """)
+    }
 }

@@ -24,12 +24,39 @@ package enum RestoreText {
         var out = "  \(name): \(restore.exists ? "" : "does not exist, created; ")"
         out += [PartitionChange.Action.replace, .add, .leave].compactMap { action in counts[action].map { "\($0) \(action.rawValue)" } }.joined(separator: ", ") + "\n"
         var rows = [["PARTITION", "ACTION", "CURRENT ROWS", "RESTORED ROWS"]]
-        for partition in restore.partitions {
+        for run in runs(restore.partitions) {
+            guard run.count == 1 else {
+                // A long stretch left alone reads as one line (-o json lists every partition).
+                rows.append(["\(run[0].id) ... \(run[run.count - 1].id) (\(run.count))", PartitionChange.Action.leave.rawValue,
+                             "\(run.reduce(0) { $0 + $1.currentRows })", "-"])
+                continue
+            }
+            let partition = run[0]
             let restored = partition.restoredRows.map { rows in partition.restoredRowsUpperBound.map { "\(rows)-\($0)" } ?? "\(rows)" } ?? "-"
             rows.append([partition.id, partition.action.rawValue, "\(partition.currentRows)", restored])
         }
         out += BackupText.table(rows, indent: "    ")
         return out
+    }
+
+    /// Partitions in order, where more than three in a row left alone make one run.
+    static func runs(_ partitions: [PartitionChange]) -> [[PartitionChange]] {
+        var runs: [[PartitionChange]] = []
+        var pending: [PartitionChange] = []
+        func flush() {
+            if pending.count > 3 { runs.append(pending) } else { runs += pending.map { [$0] } }
+            pending = []
+        }
+        for partition in partitions {
+            if partition.action == .leave {
+                pending.append(partition)
+            } else {
+                flush()
+                runs.append([partition])
+            }
+        }
+        flush()
+        return runs
     }
 
     package static func result(_ plan: RestorePlan, durationSeconds: Double, lagging: [String]) -> String {

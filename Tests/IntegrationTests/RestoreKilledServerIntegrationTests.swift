@@ -16,7 +16,7 @@ final class RestoreKilledServerIntegrationTests: XCTestCase {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("luminatectl-restore-kill-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = "/clickhouse/tables/restore-kill-\(UUID().uuidString.prefix(8))/metrics"
-        let extra = "<interserver_http_port>\(Int.random(in: 37000..<39000))</interserver_http_port><zookeeper><node><host>127.0.0.1</host><port>\(zookeeper)</port></node><session_timeout_ms>6000</session_timeout_ms></zookeeper>"
+        let extra = "<interserver_http_port>\(Int.random(in: 40000..<42000))</interserver_http_port><zookeeper><node><host>127.0.0.1</host><port>\(zookeeper)</port></node><session_timeout_ms>6000</session_timeout_ms></zookeeper>"
         var server = try ThrowawayClickHouse.start(in: directory, extraConfig: extra)
         defer { server.stop() }
         let client = { (server: ThrowawayClickHouse) in

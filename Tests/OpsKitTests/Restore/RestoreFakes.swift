@@ -46,6 +46,8 @@ final class RecordingRestoreEngine: RestoreEngine, @unchecked Sendable {
     let kind: BackupEngineKind
     private let state = Mutex<[RestoreLoad]>([])
     var failure: (any Error)?
+    /// Runs during each load (to move a manual clock, as a slow restore would).
+    var during: (@Sendable () -> Void)?
 
     init(kind: BackupEngineKind = .native) { self.kind = kind }
 
@@ -56,6 +58,7 @@ final class RecordingRestoreEngine: RestoreEngine, @unchecked Sendable {
     func load(_ load: RestoreLoad, store: any BackupStore, session: OperationSession,
               progress: @escaping @Sendable (RestoreProgress) -> Void) throws {
         state.withLock { $0.append(load) }
+        during?()
         if let failure { throw failure }
     }
 }

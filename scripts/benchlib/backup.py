@@ -365,6 +365,30 @@ def s3_store_lines(plan: dict, bucket: str, prefix: str) -> list[str]:
     ]
 
 
+def legacy_clickhouse_lines(servers: Servers, database: str) -> list[str]:
+    """The 18.16 server as one environment's clickhouse section: HTTP and the native port (the
+    freeze engine's clickhouse-client), `cluster: ""`."""
+    q = json.dumps
+    node = servers.legacy
+    return [
+        "clickhouse:",
+        f"  url: {q(node.url)}",
+        f"  native: {q(f'{lib.LOOPBACK}:{node.tcp_port}')}",
+        "  user: ops",
+        '  cluster: ""',
+        f"  database: {q(database)}",
+        f"  password: {{file: {q(servers.legacy_users['ops']['password_file'])}}}",
+    ]
+
+
+def legacy_curl_headers(servers: Servers, work: Path) -> Path:
+    """A curl header file (-H @FILE) with the 18.16 server's ops credentials, 0600."""
+    header = work / "ch18" / "curl-headers"
+    password = clickhouse.password_of(servers.legacy_users, "ops")
+    lib.write_private(header, f"X-ClickHouse-User: ops\nX-ClickHouse-Key: {password}\n")
+    return header
+
+
 def modern_clickhouse_lines(plan: dict, database: str) -> list[str]:
     q = json.dumps
     return [
@@ -504,12 +528,12 @@ ORDER BY (tenant, metric_name, timestamp)
 """
 
 
-def bench_insert_sql(table: str, rows: int, source: str) -> str:
-    """`rows` rows spread evenly over DAYS daily partitions (second resolution), 4 tenants, 5
+def bench_insert_sql(table: str, rows: int, source: str, days: int = DAYS) -> str:
+    """`rows` rows spread evenly over `days` (DAYS) daily partitions (second resolution), 4 tenants, 5
     metrics, 64 hosts, values with three significant decimals: shaped like the seed, bigger.
     `source` is `numbers(N)` or, for 18.16's INSERT ... SELECT, `system.numbers LIMIT N`."""
     epoch = int(FIRST_DAY.timestamp())
-    span = DAYS * 86400
+    span = days * 86400
     tenants = ", ".join(f"'{t}'" for t in clickhouse.SEED_TENANTS)
     metrics = ", ".join(f"'{m}'" for m in clickhouse.SEED_METRICS)
     return f"""
@@ -825,12 +849,12 @@ def clickhouse_client_rss(work: Path) -> float:
     return peak or 0.0
 
 
-def load_legacy_table(servers: Servers, table: str, rows: int) -> tuple[int, int, int, int]:
-    """A MergeTree table of `rows` rows over DAYS daily partitions on the 18.16 server, merged to
+def load_legacy_table(servers: Servers, table: str, rows: int, days: int = DAYS) -> tuple[int, int, int, int]:
+    """A MergeTree table of `rows` rows over `days` (DAYS) daily partitions on the 18.16 server, merged to
     one part per partition (a stable file count from run to run). (parts, rows, bytes, partitions)."""
     legacy_query(servers, f"DROP TABLE IF EXISTS {table}")
     legacy_query(servers, bench_table_sql(table))
-    legacy_query(servers, bench_insert_sql(table, rows, f"numbers({rows})"), timeout=1800)
+    legacy_query(servers, bench_insert_sql(table, rows, f"numbers({rows})", days), timeout=1800)
     db, name = table.split(".")
     where = f"active AND database = '{db}' AND table = '{name}'"
     for _ in range(5):
@@ -866,19 +890,9 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
         log(f"{table} on 18.16: {n:,} rows, {parts} parts in {partitions} partitions, {nbytes / 1e6:.0f} MB")
     log(f"loaded in {time.perf_counter() - t0:.0f} s")
 
-    ops_password = clickhouse.password_of(servers.legacy_users, "ops")
-    header = work / "ch18" / "curl-headers"
-    lib.write_private(header, f"X-ClickHouse-User: ops\nX-ClickHouse-Key: {ops_password}\n")
-    q = json.dumps
-    ctl.add_environment("bench-freeze", [
-        "clickhouse:",
-        f"  url: {q(node.url)}",
-        f"  native: {q(f'{lib.LOOPBACK}:{node.tcp_port}')}",
-        "  user: ops",
-        '  cluster: ""',
-        f"  database: {q(BENCH_DB)}",
-        f"  password: {{file: {q(servers.legacy_users['ops']['password_file'])}}}",
-    ] + s3_store_lines(s3plan, NATIVE_BUCKET, FREEZE_PREFIX) + ["  engine: freeze"])
+    header = legacy_curl_headers(servers, work)
+    ctl.add_environment("bench-freeze", legacy_clickhouse_lines(servers, BENCH_DB)
+                        + s3_store_lines(s3plan, NATIVE_BUCKET, FREEZE_PREFIX) + ["  engine: freeze"])
     ref = work / "freeze-ref.sh"
     ref.write_text(FREEZE_REF)
     shadow = Path(node.dir) / "data" / "shadow"

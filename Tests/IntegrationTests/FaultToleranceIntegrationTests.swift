@@ -239,7 +239,8 @@ struct ThrowawayClickHouse {
             usleep(50_000)
         }
         server.stop()
-        throw ValidationError("clickhouse-server did not answer on 127.0.0.1:\(http) within 30 s")
+        let log = (try? String(contentsOf: root.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""
+        throw ValidationError("clickhouse-server did not answer on 127.0.0.1:\(http) within 30 s; error.log ends: \(log.suffix(1500))")
     }
 
     func kill() { _ = Glibc.kill(pid, SIGKILL) }

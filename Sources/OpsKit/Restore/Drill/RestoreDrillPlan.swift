@@ -121,6 +121,7 @@ package struct RestoreDrillPlan: OperationPlan {
                 let live = QualifiedTable(table.source.database, table.source.table)
                 for shard in restore.servers.shards {
                     let state = try LiveState.read(live, on: shard.primary)
+                    var comparable: [String] = []
                     for partition in table.restoredIDs {
                         let expected = table.expected(shard: shard.shard, partition: partition)
                         guard expected.lowerBound == expected.upperBound, expected.lowerBound > 0,
@@ -129,8 +130,16 @@ package struct RestoreDrillPlan: OperationPlan {
                             skipped += 1
                             continue
                         }
-                        let restored = try LiveState.checksum(table.destination, partition: partition, on: shard.primary)
-                        let current = try LiveState.checksum(live, partition: partition, on: shard.primary)
+                        comparable.append(partition)
+                    }
+                    guard !comparable.isEmpty else { continue }
+                    // One scan of each copy, both at once: hashing every row is the drill's cost.
+                    let server = shard.primary, partitions = comparable
+                    let sums = try parallelMap([table.destination, live], width: 2) { copy in
+                        try LiveState.checksums(copy, partitions: partitions, on: server)
+                    }
+                    for partition in comparable {
+                        let restored = sums[0][partition] ?? 0, current = sums[1][partition] ?? 0
                         compared.append(["table": .string(live.description), "partition": .string(partition), "shard": .number(Double(shard.shard)),
                                          "restored": .string(String(restored)), "live": .string(String(current)), "equal": .bool(restored == current)])
                         if restored != current {
@@ -160,11 +169,12 @@ enum LiveState {
         return result
     }
 
-    /// `sum(cityHash64(*))` of one partition; parts are named `<partition id>_...` on every
-    /// version (18.16 has no `_partition_id`).
-    static func checksum(_ table: QualifiedTable, partition: String, on server: any RestoreSQL) throws -> UInt64 {
-        struct Row: Decodable { var checksum: FlexibleUInt64 }
-        let sql: SQLFragment = try "SELECT sum(cityHash64(*)) AS checksum FROM \(table.sql) WHERE startsWith(_part, \(literal: partition + "_"))"
-        return try server.query(sql, as: Row.self, options: .init(timeout: RestoreWork.longTimeout)).first?.checksum.value ?? 0
+    /// `sum(cityHash64(*))` per partition, in one scan. Parts are named `<partition id>_...` on
+    /// every version (18.16 has no `_partition_id`).
+    static func checksums(_ table: QualifiedTable, partitions: [String], on server: any RestoreSQL) throws -> [String: UInt64] {
+        struct Row: Decodable { var partition: String; var checksum: FlexibleUInt64 }
+        let sql: SQLFragment = try "SELECT substring(_part, 1, position(_part, '_') - 1) AS partition, sum(cityHash64(*)) AS checksum FROM \(table.sql) WHERE partition IN (\(SQL.list(partitions.map { SQL.string($0) }))) GROUP BY partition"
+        let rows = try server.query(sql, as: Row.self, options: .init(timeout: RestoreWork.longTimeout))
+        return Dictionary(rows.map { ($0.partition, $0.checksum.value) }) { first, _ in first }
     }
 }

@@ -196,13 +196,15 @@ final class FaultToleranceIntegrationTests: XCTestCase {
 struct ThrowawayClickHouse {
     let pid: pid_t
     let port: Int
+    /// The native (TCP) port.
+    var tcpPort: Int = 0
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// `extraConfig` goes inside `<yandex>` (a `<zookeeper>` section, `<macros>`).
     static func start(in directory: URL, extraConfig: String = "") throws -> ThrowawayClickHouse {
         let root = directory.appendingPathComponent("clickhouse")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let http = Int.random(in: 33000..<36000), tcp = http + 3000
+        let http = try PrivateMoto.freePort(), tcp = try PrivateMoto.freePort()
         let config = root.appendingPathComponent("config.xml")
         try """
             <yandex>
@@ -230,7 +232,7 @@ struct ThrowawayClickHouse {
         guard posix_spawn(&pid, path, &actions, nil, &cArgs, environ) == 0 else {
             throw ValidationError("could not start clickhouse-server at \(path)")
         }
-        let server = ThrowawayClickHouse(pid: pid, port: http)
+        let server = ThrowawayClickHouse(pid: pid, port: http, tcpPort: tcp)
         // 5 s is plenty on an idle machine; a restart over a killed server's data on a busy
         // two-core CI machine has taken longer.
         for _ in 0..<600 {

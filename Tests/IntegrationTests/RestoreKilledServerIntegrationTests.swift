@@ -16,7 +16,7 @@ final class RestoreKilledServerIntegrationTests: XCTestCase {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("luminatectl-restore-kill-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = "/clickhouse/tables/restore-kill-\(UUID().uuidString.prefix(8))/metrics"
-        let extra = "<interserver_http_port>\(Int.random(in: 40000..<42000))</interserver_http_port><zookeeper><node><host>127.0.0.1</host><port>\(zookeeper)</port></node><session_timeout_ms>6000</session_timeout_ms></zookeeper>"
+        let extra = "<interserver_http_port>\(try PrivateMoto.freePort())</interserver_http_port><zookeeper><node><host>127.0.0.1</host><port>\(zookeeper)</port></node><session_timeout_ms>6000</session_timeout_ms></zookeeper>"
         var server = try ThrowawayClickHouse.start(in: directory, extraConfig: extra)
         defer { server.stop() }
         let client = { (server: ThrowawayClickHouse) in
@@ -41,7 +41,7 @@ final class RestoreKilledServerIntegrationTests: XCTestCase {
             defaultEnvironment: throwaway
             environments:
               throwaway:
-                clickhouse: {url: "\(server.url)", native: "127.0.0.1:\(server.port + 3000)", user: default, cluster: "", database: rit}
+                clickhouse: {url: "\(server.url)", native: "127.0.0.1:\(server.tcpPort)", user: default, cluster: "", database: rit}
                 backup: {store: {path: "\(directory.path)/store"}, engine: freeze}
                 journal: {path: "\(state)/journal.jsonl"}
             """.write(toFile: config, atomically: true, encoding: .utf8)

@@ -65,15 +65,17 @@ package struct RestorePlan: OperationPlan {
             steps += engine.describe(load)
             steps.append("count rows per partition of \(target) on every shard; stop unless each matches the manifest")
         }
+        if mode == .staged {
+            for restore in tables where !restore.exists && restore.holdsData {
+                steps.append("create \(restore.destination) from the backup's definition (it does not exist)")
+            }
+        }
         if mode.changesLiveTables {
             for restore in tables where !restore.exists && !restore.holdsData {
                 steps.append("create \(restore.destination) from the backup's definition")
             }
         }
         if mode == .staged {
-            for restore in tables where !restore.exists && restore.holdsData {
-                steps.append("create \(restore.destination) from the backup's definition (it does not exist)")
-            }
             for restore in tables {
                 for partition in restore.restored {
                     steps.append("ALTER TABLE \(restore.destination) REPLACE PARTITION ID '\(partition.id)' FROM \(loadTarget(restore)), then count it")

@@ -147,4 +147,23 @@ final class RestorePlanTests: XCTestCase {
 
             """)
     }
+
+    func testTheStoreFailingDuringTheLoadReplacesNothingAndNamesTheStagingDatabase() throws {
+        let tables = try decided()
+        let server = ScriptedServer("ch:8123")
+        server.expect("CREATE DATABASE")
+        server.expect("CREATE TABLE")
+        let engine = RecordingRestoreEngine()
+        engine.failure = BackupStoreError(location: "s3://luminate-backups/clickhouse/", key: "20261130T140500Z/.backup",
+                                          reason: "could not connect to 127.0.0.1:9 (connection refused)")
+        XCTAssertThrowsError(try plan(server, engine: engine, tables: tables)
+            .execute(in: try SessionFixtures.session(context: Context.fake(), kind: "restore"))) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("connection refused"), text)
+            XCTAssertTrue(text.contains("no live partition was replaced"), text)
+            XCTAssertTrue(text.contains("database luminate_restore_20261130T140500Z is left for inspection"), text)
+        }
+        XCTAssertEqual(server.pending, [])
+        XCTAssertFalse(server.sent.contains { $0.contains("REPLACE PARTITION") })
+    }
 }

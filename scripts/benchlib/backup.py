@@ -967,23 +967,32 @@ def bench_freeze(servers: Servers, ctl: Luminatectl, work: Path, report: Report)
 # --------------------------------------------------------------------------
 
 
+def prepare_run(work_arg: str) -> Path | None:
+    """The work folder made, the venv ensured (None when it cannot be), and SIGTERM/SIGHUP turned
+    into KeyboardInterrupt so that a stopped run still stops its servers."""
+    work = Path(work_arg).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if not pyvenv.is_complete():
+        log("installing the local environment's venv (moto, chdb): scripts/localenv/pyvenv.py ensure")
+        if pyvenv.ensure() != 0:
+            return None
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    return work
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--bin", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("targets", nargs="*", default=["list", "native", "freeze"])
     args = p.parse_args(argv)
-    work = Path(args.work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    if not pyvenv.is_complete():
-        log("installing the local environment's venv (moto, chdb): scripts/localenv/pyvenv.py ensure")
-        if pyvenv.ensure() != 0:
-            return 1
-
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    work = prepare_run(args.work)
+    if work is None:
+        return 1
 
     servers = Servers(work)
     ctl = Luminatectl(args.bin, work)

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -394,17 +393,9 @@ def main(argv: list[str]) -> int:
     for t in args.targets:
         if t not in ("drill", "freeze"):
             raise SystemExit(f"unknown restore benchmark {t}")
-    work = Path(args.work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    if not pyvenv.is_complete():
-        log("installing the local environment's venv (moto, chdb): scripts/localenv/pyvenv.py ensure")
-        if pyvenv.ensure() != 0:
-            return 1
-
-    def on_signal(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    work = b.prepare_run(args.work)
+    if work is None:
+        return 1
 
     servers = Servers(work)
     ctl = Luminatectl(args.bin, work)

@@ -160,29 +160,23 @@ package struct NativeEngine: BackupEngine {
     private func waitForBackup(
         _ id: String, session: OperationSession, progress: @escaping @Sendable (BackupProgressReport) -> Void
     ) throws -> BackupRow {
-        let context = session.context
-        while true {
-            let sql: SQLFragment = "SELECT id, status, error, num_files, total_size, query_id FROM system.backups WHERE id = \(literal: id)"
-            guard let row = try clickhouse.query(sql, as: BackupRow.self).first else {
-                throw ClickHouseError.unexpectedResponse(
-                    host: clickhouse.host, queryID: nil, status: nil,
-                    detail: "system.backups has no backup \(id) (was the server restarted? system.backups lives in memory)")
-            }
-            switch row.status {
-            case "BACKUP_CREATED":
-                progress(BackupProgressReport(files: row.numFiles?.value ?? 0, bytes: row.totalSize?.value ?? 0, phase: "created"))
-                return row
-            case "BACKUP_FAILED", "BACKUP_CANCELLED":
-                throw NativeBackupFailed(id: id, host: clickhouse.host, status: row.status, error: row.error ?? "")
-            default:
-                progress(BackupProgressReport(files: row.numFiles?.value ?? 0, bytes: row.totalSize?.value ?? 0, phase: "BACKUP running"))
-            }
-            context.clock.sleep(seconds: pollInterval, interrupt: context.interrupt)
-            if let signal = context.interrupt.signal {
-                // The server goes on unless told otherwise: ask it to stop, and say what it did.
-                let killed = (try? clickhouse.kill(queryID: row.queryID ?? id)).map { !$0.isEmpty } ?? false
-                throw NativeBackupInterrupted(id: id, host: clickhouse.host, signal: signal, killed: killed)
-            }
+        let poll = SystemBackupsPoll(clickhouse: clickhouse, interval: pollInterval)
+        let outcome = try poll.wait(id, done: ["BACKUP_CREATED"], failed: ["BACKUP_FAILED", "BACKUP_CANCELLED"],
+                                    context: session.context) { row in
+            progress(BackupProgressReport(files: row.numFiles?.value ?? 0, bytes: row.totalSize?.value ?? 0,
+                                          phase: row.status == "BACKUP_CREATED" ? "created" : "BACKUP running"))
+        }
+        switch outcome {
+        case .done(let row):
+            return row
+        case .failed(let row):
+            throw NativeBackupFailed(id: id, host: clickhouse.host, status: row.status, error: row.error ?? "")
+        case .vanished:
+            throw ClickHouseError.unexpectedResponse(
+                host: clickhouse.host, queryID: nil, status: nil,
+                detail: "system.backups has no backup \(id) (was the server restarted? system.backups lives in memory)")
+        case .interrupted(let signal, let killed):
+            throw NativeBackupInterrupted(id: id, host: clickhouse.host, signal: signal, killed: killed)
         }
     }
 

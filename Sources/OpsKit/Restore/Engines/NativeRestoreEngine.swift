@@ -124,30 +124,22 @@ package struct NativeRestoreEngine: RestoreEngine {
     private func waitForRestore(
         _ id: String, load: RestoreLoad, session: OperationSession, progress: @escaping @Sendable (RestoreProgress) -> Void
     ) throws -> BackupRow {
-        let context = session.context
         let target = load.target.description
-        while true {
-            let sql: SQLFragment = "SELECT id, status, error, num_files, total_size, query_id FROM system.backups WHERE id = \(literal: id)"
-            guard let row = try clickhouse.query(sql, as: BackupRow.self).first else {
-                throw NativeRestoreVanished(id: id, host: clickhouse.host, target: target)
-            }
+        let poll = SystemBackupsPoll(clickhouse: clickhouse, interval: pollInterval)
+        let outcome = try poll.wait(id, done: ["RESTORED"], failed: ["RESTORE_FAILED", "RESTORE_CANCELLED"],
+                                    context: session.context) { row in
             progress(RestoreProgress(phase: "RESTORE running", files: row.numFiles?.value ?? 0, bytes: row.totalSize?.value ?? 0))
-            switch row.status {
-            case "RESTORED":
-                return row
-            case "RESTORE_FAILED", "RESTORE_CANCELLED":
-                throw NativeRestoreFailed(id: id, host: clickhouse.host, source: load.source.qualifiedName, target: target,
-                                          status: row.status, error: row.error ?? "")
-            default:
-                break
-            }
-            context.clock.sleep(seconds: pollInterval, interrupt: context.interrupt)
-            if let signal = context.interrupt.signal {
-                // The server goes on unless told otherwise. The restore runs under the query id
-                // system.backups names, not under the restore's own id.
-                let killed = (try? clickhouse.kill(queryID: row.queryID ?? id)).map { !$0.isEmpty } ?? false
-                throw NativeRestoreInterrupted(id: id, host: clickhouse.host, target: target, signal: signal, killed: killed)
-            }
+        }
+        switch outcome {
+        case .done(let row):
+            return row
+        case .failed(let row):
+            throw NativeRestoreFailed(id: id, host: clickhouse.host, source: load.source.qualifiedName, target: target,
+                                      status: row.status, error: row.error ?? "")
+        case .vanished:
+            throw NativeRestoreVanished(id: id, host: clickhouse.host, target: target)
+        case .interrupted(let signal, let killed):
+            throw NativeRestoreInterrupted(id: id, host: clickhouse.host, target: target, signal: signal, killed: killed)
         }
     }
 }

@@ -39,7 +39,10 @@ import pyvenv  # noqa: E402
 import s3  # noqa: E402
 import sandboxlib as lib  # noqa: E402
 
-START_BUDGET_S = 10.0
+# A bound that catches a front that hangs, not a performance target (those are benchmarks): it
+# starts in 3-8 s, and a cold page cache on a fresh CI machine (the engine is a 555 MB library)
+# took 13.6 s once.
+START_BUDGET_S = 30.0
 RSS_BUDGET_MB = 600.0
 VERSION = "26.9.2.1"
 

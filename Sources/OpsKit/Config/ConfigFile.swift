@@ -191,7 +191,7 @@ package struct ConfigFile: Sendable, Equatable {
 
     private static func parsePolicy(_ node: YAMLNode, _ path: String, _ reader: ConfigReader, into env: inout EnvironmentSettings) throws {
         let p = try reader.mapping(node, path, keys: [
-            "maintenanceWindows", "rollback", "scaling", "recovery", "retention", "changeRequestRequired",
+            "maintenanceWindows", "rollback", "scaling", "recovery", "retention", "deploy", "changeRequestRequired",
         ])
         func note(_ key: String, _ node: YAMLNode) { env.policySources[key] = node.mark }
 
@@ -203,7 +203,7 @@ package struct ConfigFile: Sendable, Equatable {
         }
         if let node = p["rollback"] {
             let q = "\(path).rollback"
-            let r = try reader.mapping(node, q, keys: ["errorRate", "p95Latency"])
+            let r = try reader.mapping(node, q, keys: ["errorRate", "p95Latency", "maxInconclusive", "corruption", "security"])
             if let e = r["errorRate"] {
                 let f = try reader.mapping(e, "\(q).errorRate", keys: ["above", "for"])
                 if let v = f["above"] { env.policy.rollback.errorRateAbove = try reader.ratio(v, "\(q).errorRate.above"); note("rollback.errorRate.above", v) }
@@ -213,6 +213,19 @@ package struct ConfigFile: Sendable, Equatable {
                 let f = try reader.mapping(l, "\(q).p95Latency", keys: ["above", "for"])
                 if let v = f["above"] { env.policy.rollback.p95LatencyAbove = try reader.latency(v, "\(q).p95Latency.above"); note("rollback.p95Latency.above", v) }
                 if let v = f["for"] { env.policy.rollback.p95LatencyFor = try reader.duration(v, "\(q).p95Latency.for"); note("rollback.p95Latency.for", v) }
+            }
+            if let v = r["maxInconclusive"] {
+                env.policy.rollback.maxInconclusive = try reader.integer(v, "\(q).maxInconclusive", atLeast: 1)
+                note("rollback.maxInconclusive", v)
+            }
+            if let v = r["corruption"] {
+                env.policy.rollback.corruption = try parseCorruption(v, "\(q).corruption", reader)
+                note("rollback.corruption", v)
+            }
+            if let v = r["security"] {
+                let security = try parseSecurity(v, "\(q).security", reader)
+                env.policy.rollback.securityCommand = security.command
+                env.policySources["rollback.security.command"] = security.mark
             }
         }
         if let node = p["scaling"] {
@@ -244,16 +257,21 @@ package struct ConfigFile: Sendable, Equatable {
                 note("retention.backups", b)
             }
         }
+        if let node = p["deploy"] {
+            try parseDeploy(node, "\(path).deploy", reader, into: &env)
+        }
         if let node = p["changeRequestRequired"] {
             env.policy.changeRequestRequired = try reader.bool(node, "\(path).changeRequestRequired")
             note("changeRequestRequired", node)
         }
     }
 
-    /// `{name: weekly, every: saturday, start: "02:00", duration: 2h}`; `every: first-sunday`
-    /// for a monthly window.
+    /// `{name: weekly, every: saturday, start: "02:00", duration: 2h, admits: minor}`;
+    /// `every: first-sunday` for a monthly window. `admits` (minor or major: the largest change the
+    /// window takes) defaults as the guide's windows do: `major` for a first-<weekday> window,
+    /// `minor` for a weekly one.
     private static func parseWindow(_ node: YAMLNode, _ path: String, _ reader: ConfigReader) throws -> MaintenanceWindow {
-        let f = try reader.mapping(node, path, keys: ["name", "every", "start", "duration"])
+        let f = try reader.mapping(node, path, keys: ["name", "every", "start", "duration", "admits"])
         for key in ["name", "every", "start", "duration"] where f[key] == nil {
             throw ConfigError(mark: node.mark, keyPath: path, message: "missing key '\(key)'")
         }
@@ -277,7 +295,16 @@ package struct ConfigFile: Sendable, Equatable {
         guard duration <= 24 * 3600 else {
             throw ConfigError(mark: f["duration"]!.mark, keyPath: "\(path).duration", message: "a window lasts at most 24h")
         }
-        return MaintenanceWindow(name: name, recurrence: recurrence, startMinute: parts[0] * 60 + parts[1], durationSeconds: duration)
+        let admits: ChangeSize
+        if let node = f["admits"] {
+            admits = try parseChangeSize(node, "\(path).admits", reader)
+        } else if case .monthlyFirst = recurrence {
+            admits = .major
+        } else {
+            admits = .minor
+        }
+        return MaintenanceWindow(
+            name: name, recurrence: recurrence, startMinute: parts[0] * 60 + parts[1], durationSeconds: duration, admits: admits)
     }
 }
 

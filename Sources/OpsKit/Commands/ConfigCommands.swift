@@ -74,13 +74,16 @@ enum ConfigView {
                 source: c.journalMirror?.source.description ?? "default"),
         ]
         for (index, window) in p.maintenanceWindows.enumerated() {
-            rows.append(policy("policy.maintenanceWindows[\(index)]", .string("\(window.name): \(window.summary)")))
+            rows.append(policy("policy.maintenanceWindows[\(index)]", .string("\(window.name): \(window.summary), admits \(window.admits.rawValue)")))
         }
         rows += [
             policy("policy.rollback.errorRate.above", .number(p.rollback.errorRateAbove)),
             policy("policy.rollback.errorRate.for", .string(DurationParser.format(p.rollback.errorRateFor))),
             policy("policy.rollback.p95Latency.above", .string(DurationParser.format(p.rollback.p95LatencyAbove))),
             policy("policy.rollback.p95Latency.for", .string(DurationParser.format(p.rollback.p95LatencyFor))),
+            policy("policy.rollback.maxInconclusive", .number(Double(p.rollback.maxInconclusive))),
+            policy("policy.rollback.corruption", .string(corruptionSummary(p.rollback.corruption))),
+            policy("policy.rollback.security.command", .string(p.rollback.securityCommand.map(commandLine) ?? "not configured")),
             policy("policy.scaling.storage", .number(p.scaling.storageAbove)),
             policy("policy.scaling.cpu", .number(p.scaling.cpuAbove)),
             policy("policy.scaling.memory", .number(p.scaling.memoryAbove)),
@@ -89,9 +92,41 @@ enum ConfigView {
             policy("policy.retention.metrics", p.retention.metrics.map { .string(DurationParser.format($0)) } ?? "forever"),
             policy("policy.retention.backups", .string(
                 "hourly \(p.retention.hourlyBackups), daily \(p.retention.dailyBackups), weekly \(p.retention.weeklyBackups), monthly \(p.retention.monthlyBackups)")),
+            policy("policy.deploy.bake", .string(bakeSummary(p.deploy, p.rollback))),
+            policy("policy.deploy.interval", .string(DurationParser.format(p.deploy.interval))),
+            policy("policy.deploy.statefulSetTimeout", .string(DurationParser.format(p.deploy.statefulSetTimeout))),
+            policy("policy.deploy.nonSemverTags", .string(p.deploy.nonSemverTagsAreMajor ? "major" : "minor")),
             policy("policy.changeRequestRequired", .bool(p.changeRequestRequired)),
         ]
         return rows
+    }
+
+    /// The rows whose numbers are ratios, shown as percentages (`maxInconclusive: 1` is a count).
+    static let ratioKeys: Set = [
+        "policy.rollback.errorRate.above", "policy.scaling.storage", "policy.scaling.cpu", "policy.scaling.memory",
+    ]
+
+    /// `built-in probes`, `built-in probes and orphan-rows`, `orphan-rows (built-in probes off)`.
+    static func corruptionSummary(_ corruption: CorruptionProbes) -> String {
+        let names = corruption.probes.map(\.name).joined(separator: ", ")
+        switch (corruption.defaults, corruption.probes.isEmpty) {
+        case (true, true): return "built-in probes"
+        case (true, false): return "built-in probes and \(names)"
+        case (false, false): return "\(names) (built-in probes off)"
+        case (false, true): return "off: no corruption probes"
+        }
+    }
+
+    /// The bake in effect, and the configured one when the longest criterion window raised it.
+    static func bakeSummary(_ deploy: DeployPolicy, _ rollback: RollbackCriteria) -> String {
+        let effective = DurationParser.format(deploy.effectiveBake(rollback))
+        guard let bake = deploy.bake, bake < deploy.effectiveBake(rollback) else { return effective }
+        return "\(effective) (\(DurationParser.format(bake)) raised to the longest criterion window)"
+    }
+
+    /// An argv as a shell would read it back: arguments with spaces single-quoted.
+    static func commandLine(_ argv: [String]) -> String {
+        argv.map { $0.contains(where: \.isWhitespace) || $0.isEmpty ? "'\($0)'" : $0 }.joined(separator: " ")
     }
 
     /// `backup.store.*`, `backup.disk`, `backup.engine`, `backup.tables`. The secret access key
@@ -154,7 +189,7 @@ enum ConfigView {
             let value: String = switch row.value {
             case .null: "-"
             case .string(let s): s
-            case .number(let n) where row.key.hasPrefix("policy.") && n <= 1: "\(formatPercent(n))"
+            case .number(let n) where ratioKeys.contains(row.key): "\(formatPercent(n))"
             default: row.value.rendered()
             }
             return (row.key, value, row.source)

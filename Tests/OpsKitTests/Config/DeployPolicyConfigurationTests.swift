@@ -189,4 +189,31 @@ final class DeployPolicyConfigurationTests: XCTestCase {
                        "\(path):5:9: environments.lab.policy.deploy.intervall: unknown key 'intervall' (did you mean 'interval'?); known keys: bake, interval, statefulSetTimeout, nonSemverTags")
     }
 
+    func testConfigViewShowsTheDeployKeysWithTheirSources() throws {
+        _ = try load(policy: """
+            rollback:
+              maxInconclusive: 1
+              corruption: {probes: [{name: orphan-rows, query: "SELECT 1"}]}
+              security: {command: [trivy, image, --severity, "HIGH, CRITICAL", "{image}"]}
+            deploy: {bake: 5m, nonSemverTags: minor}
+            """)
+        let output = CapturedOutput()
+        let code = Luminatectl.run(["--config", path, "config", "view"], context: Context.fake(output: output, workingDirectory: directory))
+        XCTAssertEqual(code, .success, output.stderr)
+        let lines = output.stdout.split(separator: "\n").map { $0.replacingOccurrences(of: " +", with: " ", options: .regularExpression) }
+        let wanted = [
+            "policy.maintenanceWindows[0] weekly: every saturday 02:00-04:00 UTC, admits minor default",
+            "policy.maintenanceWindows[1] monthly: first sunday of the month 02:00-06:00 UTC, admits major default",
+            "policy.rollback.maxInconclusive 1 file \(path):5:26",
+            "policy.rollback.corruption built-in probes and orphan-rows file \(path):6:21",
+            "policy.rollback.security.command trivy image --severity 'HIGH, CRITICAL' {image} file \(path):7:29",
+            "policy.deploy.bake 10m (5m raised to the longest criterion window) file \(path):8:22",
+            "policy.deploy.interval 30s default",
+            "policy.deploy.statefulSetTimeout 30m default",
+            "policy.deploy.nonSemverTags minor file \(path):8:41",
+        ]
+        for line in wanted {
+            XCTAssertTrue(lines.contains(line), "missing: \(line)\n\(output.stdout)")
+        }
+    }
 }

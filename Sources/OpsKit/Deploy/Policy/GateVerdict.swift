@@ -53,9 +53,9 @@ package struct GateVerdict: Sendable, Equatable {
         var lines: [String]
         switch decision {
         case .admittedInWindow:
-            let window = openWindow!
-            lines = ["policy gate: admitted: a \(size) change in the \(window.window.name) window, \(window.span) "
-                + "(closes in \(WindowOccurrence.wait(from: evaluatedAt, until: window.end)))"]
+            lines = ["policy gate: admitted: a \(size) change in the " + (openWindow.map {
+                "\($0.window.name) window, \($0.span) (closes in \(WindowOccurrence.wait(from: evaluatedAt, until: $0.end)))"
+            } ?? "maintenance window")]
         case .admittedAsEmergency:
             lines = ["policy gate: admitted as an EMERGENCY: a \(size) change outside its maintenance window"]
         case .refused(let refusal):
@@ -69,19 +69,22 @@ package struct GateVerdict: Sendable, Equatable {
         }
         if let emergency {
             lines.append("  emergency: approved by \(emergency.approvedBy), reason: \(emergency.reason)"
-                + (usedEmergency ? "" : " (not needed: the window is open)"))
+                + (decision == .admittedInWindow ? " (not needed: the window is open)" : ""))
         }
         // A window refusal already says when the change may go; an emergency or a missing change
         // request is told here.
-        switch (decision, refusal) {
-        case (.admittedInWindow, _), (_, .outsideWindow?), (_, .noWindowAdmits?):
-            break
-        case _ where openWindow.map({ MaintenanceCalendar.admits($0.window, change.size) }) == true:
-            let open = openWindow!
-            lines.append("  the \(open.window.name) window admits it now: \(open.span) (closes in \(WindowOccurrence.wait(from: evaluatedAt, until: open.end)))")
-        default:
-            lines.append(nextWindow.map { "  next window that admits it: \($0) (in \(WindowOccurrence.wait(from: evaluatedAt, until: $0.start)))" }
-                ?? "  no configured maintenance window admits a \(size) change")
+        let refusalSaysWhen: Bool = switch refusal {
+        case .outsideWindow?, .noWindowAdmits?: true
+        default: false
+        }
+        if decision != .admittedInWindow, !refusalSaysWhen {
+            if let open = openWindow, MaintenanceCalendar.admits(open.window, change.size) {
+                lines.append("  the \(open.window.name) window admits it now: \(open.span) (closes in \(WindowOccurrence.wait(from: evaluatedAt, until: open.end)))")
+            } else if let nextWindow {
+                lines.append("  next window that admits it: \(nextWindow) (in \(WindowOccurrence.wait(from: evaluatedAt, until: nextWindow.start)))")
+            } else {
+                lines.append("  no configured maintenance window admits a \(size) change")
+            }
         }
         return lines
     }

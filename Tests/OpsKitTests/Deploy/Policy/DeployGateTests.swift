@@ -191,7 +191,14 @@ final class DeployGateTests: XCTestCase {
         let clock = ManualClock("2026-12-02T14:00:00Z")
         let verdict = evaluate(clock, major, environment: "production", changeRequestRequired: true, emergency: approval)
         XCTAssertEqual(verdict.refusal, .changeRequestMissing(environment: "production"))
-        XCTAssertEqual(verdict.lines.last, "  next window that admits it: monthly, Sunday 2026-12-06 02:00–06:00 UTC (in 3d 12h)")
+        XCTAssertEqual(verdict.lines, [
+            "policy gate: refused: a deploy to production needs a change request: give --change-request ID",
+            "  Deployment/luminate container luminate: 2.4.1 → 3.0.0, major version changes",
+            "  change request: missing, production requires one",
+            "  emergency: approved by alice, reason: ingestion drops samples",
+            "  next window that admits it: monthly, Sunday 2026-12-06 02:00–06:00 UTC (in 3d 12h)",
+        ])
+        XCTAssertEqual(verdict.json["emergency"]?["used"], false)
         let withRequest = evaluate(clock, major, environment: "production", changeRequestRequired: true, changeRequest: "CHG-77", emergency: approval)
         XCTAssertEqual(withRequest.decision, .admittedAsEmergency)
     }

@@ -626,6 +626,10 @@ class Emulator:
                 # rollout status refuses anything but RollingUpdate, the default.
                 spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
                 spec.setdefault("podManagementPolicy", "OrderedReady")
+        if res.kind == "DaemonSet":
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                               "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
 
     def validate(self, res, obj):
         name = obj["metadata"]["name"]

@@ -1312,6 +1312,16 @@ class ControllerTest(ServerTest):
         history = self.emu.kubectl("rollout", "history", "statefulset/chkeeper").stdout
         self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n")
 
+    def test_daemonset_rolls_out(self):
+        ds = dict(self.deployment("agent"), kind="DaemonSet")
+        del ds["spec"]["replicas"]
+        self.create("/apis/apps/v1/namespaces/luminate/daemonsets", ds)
+        proc = self.rollout_status("ds/agent")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn('daemon set "agent" successfully rolled out', proc.stdout)
+        status = self.emu.kubectl_json("get", "ds", "agent")["status"]
+        self.assertEqual((status["numberReady"], status["updatedNumberScheduled"]), (3, 3))
+
     def test_statefulset_stall_stays_unready(self):
         self.emu.ctl("rollout-behaviour", {"namespace": NS, "kind": "StatefulSet", "name": "chkeeper",
                                            "outcome": "stall"})

@@ -3,13 +3,16 @@
 
 Speaks enough of the Kubernetes REST API (JSON only, plain HTTP) for the
 real kubectl to apply, get, patch, scale, watch, diff, roll out and undo
-workloads. No controllers run: tests drive rollouts through the
-/_emulator/ control API. See KUBEEMU.md for the full description.
+workloads. By default no controllers run: tests drive rollouts through the
+/_emulator/ control API. With --controller, creating a workload or changing
+its pod template starts a rollout that completes after --rollout-delay
+seconds (or stalls or fails, see /_emulator/rollout-behaviour). See
+KUBEEMU.md for the full description.
 
     python3 scripts/localenv/kubeemu.py --port 0 [--host 127.0.0.1]
         [--policy POLICY.json] [--state-file FILE] [--log FILE]
         [--write-kubeconfig PATH [--context-name N] [--namespace NS]]
-        [--auto-rollout]
+        [--auto-rollout] [--controller [--rollout-delay SECONDS]]
 
 Standard library only (Python 3.11).
 """
@@ -42,6 +45,9 @@ import kubeemu_resources as kr  # noqa: E402
 EVENT_LOG_SIZE = 20000
 REQUEST_LOG_SIZE = 5000
 WATCH_POLL_SECONDS = 0.25
+CONTROLLER_IDLE_SECONDS = 0.5
+ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+BEHAVIOUR_OUTCOMES = ("stall", "fail", "complete")
 
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
            405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Expired",
@@ -191,10 +197,15 @@ class Policy:
 # --------------------------------------------------------------------------
 
 class Emulator:
-    def __init__(self, policy=None, auto_rollout=False):
+    def __init__(self, policy=None, auto_rollout=False, controller=False, rollout_delay=1.0):
         self.store = Store()
         self.policy = policy or Policy()
         self.auto_rollout = auto_rollout
+        self.controller = controller
+        self.rollout_delay = float(rollout_delay)
+        self.behaviours = []   # rollout-behaviour rules, in order
+        self.rollouts = {}     # (kind, ns, name) -> the controller's rollout in progress
+        self.controller_wake = threading.Event()
         self.faults = []
         self.faults_lock = threading.Lock()
         self.requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
@@ -217,6 +228,8 @@ class Emulator:
                 for obj in self.store.items(key):
                     self.store.write(res, copy.deepcopy(obj), "DELETED", obj)
             self.seed()
+            self.behaviours.clear()
+            self.rollouts.clear()
         with self.faults_lock:
             self.faults.clear()
         self.requests.clear()
@@ -613,6 +626,10 @@ class Emulator:
                 # rollout status refuses anything but RollingUpdate, the default.
                 spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
                 spec.setdefault("podManagementPolicy", "OrderedReady")
+        if res.kind == "DaemonSet":
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                               "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
 
     def validate(self, res, obj):
         name = obj["metadata"]["name"]
@@ -633,10 +650,15 @@ class Emulator:
                               "Invalid value: %s: `selector` does not match template `labels`" % json.dumps(labels))
 
     def after_write(self, res, obj, old):
-        if self.auto_rollout and res.kind in ("Deployment", "StatefulSet", "DaemonSet"):
-            if old is None or obj["metadata"].get("generation") != old["metadata"].get("generation"):
-                self.rollout({"namespace": obj["metadata"].get("namespace"),
-                              "name": obj["metadata"]["name"], "kind": res.kind, "outcome": "complete"})
+        if res.kind not in ROLLOUT_KINDS:
+            return
+        if old is not None and obj["metadata"].get("generation") == old["metadata"].get("generation"):
+            return
+        if self.controller:
+            self._controller_observe(res, obj, old)
+        elif self.auto_rollout:
+            self.rollout({"namespace": obj["metadata"].get("namespace"),
+                          "name": obj["metadata"]["name"], "kind": res.kind, "outcome": "complete"})
 
     # ---- access reviews -------------------------------------------------
 
@@ -675,14 +697,145 @@ class Emulator:
         outcome = req.get("outcome", "complete")
         if outcome not in ("complete", "progressing", "failed"):
             raise ApiError(400, "outcome must be complete, progressing or failed")
-        handlers = {"Deployment": self._rollout_deployment, "StatefulSet": self._rollout_statefulset,
-                    "DaemonSet": self._rollout_daemonset}
-        if kind not in handlers:
-            raise ApiError(400, "kind must be one of %s" % ", ".join(handlers))
+        if kind not in ROLLOUT_KINDS:
+            raise ApiError(400, "kind must be one of %s" % ", ".join(ROLLOUT_KINDS))
         res = kr.lookup("apps", "v1", kind.lower() + "s")
         with self.store.cond:
             obj = self.get(res, req.get("namespace") or "default", req["name"])
-            return handlers[kind](res, obj, outcome, req.get("ready"))
+            # A test driving this object by hand takes over its current
+            # rollout: the controller schedules nothing more for it.
+            state = self.rollouts.get((kind, obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            if state is not None:
+                state.update(phase=outcome, then=None, due=None)
+            return self._rollout_handler(kind)(res, obj, outcome, req.get("ready"))
+
+    def _rollout_handler(self, kind):
+        return {"Deployment": self._rollout_deployment, "StatefulSet": self._rollout_statefulset,
+                "DaemonSet": self._rollout_daemonset}[kind]
+
+    # ---- the controller ------------------------------------------------
+    #
+    # With `controller` on, a create or a pod-template change of a workload
+    # starts a rollout at once (the next ReplicaSet or ControllerRevision,
+    # status "progressing", new pods not yet ready) and a background thread
+    # finishes it `rollout_delay` seconds later through the same handlers as
+    # /_emulator/rollout. Rollout behaviours (stall, fail) change how the next
+    # rollouts of one object end. All of this state is guarded by store.cond,
+    # like the objects themselves.
+
+    def set_controller(self, on):
+        with self.store.cond:
+            self.controller = bool(on)
+            if not self.controller:
+                self.rollouts.clear()
+        self.controller_wake.set()
+
+    def add_behaviour(self, body):
+        rule = {"namespace": body.get("namespace") or "default", "kind": body.get("kind", "Deployment"),
+                "name": body.get("name"), "outcome": body.get("outcome"), "count": body.get("count", 1)}
+        if not rule["name"]:
+            raise ApiError(400, "rollout-behaviour needs name")
+        if rule["kind"] not in ROLLOUT_KINDS:
+            raise ApiError(400, "kind must be one of %s" % ", ".join(ROLLOUT_KINDS))
+        if rule["outcome"] not in BEHAVIOUR_OUTCOMES:
+            raise ApiError(400, "outcome must be one of %s" % ", ".join(BEHAVIOUR_OUTCOMES))
+        if not isinstance(rule["count"], int) or isinstance(rule["count"], bool) or rule["count"] < -1:
+            raise ApiError(400, "count must be a whole number, -1 for forever")
+        if body.get("deadlineSeconds") is not None:
+            deadline = body["deadlineSeconds"]
+            if not isinstance(deadline, (int, float)) or isinstance(deadline, bool) or deadline < 0:
+                raise ApiError(400, "deadlineSeconds must be a non-negative number")
+            rule["deadlineSeconds"] = deadline
+        with self.store.cond:
+            self.behaviours.append(rule)
+        return rule
+
+    def _take_behaviour(self, kind, ns, name):
+        for rule in self.behaviours:
+            if rule["count"] != 0 and (rule["kind"], rule["namespace"], rule["name"]) == (kind, ns, name):
+                if rule["count"] > 0:
+                    rule["count"] -= 1
+                return rule
+        return None
+
+    def _controller_observe(self, res, obj, old):
+        """A workload was created or its spec changed (called under the lock)."""
+        m = obj["metadata"]
+        key = (res.kind, m["namespace"], m["name"])
+        state = self.rollouts.get(key)
+        template_changed = old is None or (self.comparable_template(old["spec"].get("template")) !=
+                                           self.comparable_template(obj["spec"].get("template")))
+        if state is not None and state["uid"] == m["uid"] and not template_changed:
+            # Only spec.replicas (or the like) changed: no new revision; the
+            # current phase is written again for the new generation.
+            return self._controller_write(res, obj, state["phase"])
+        rule = self._take_behaviour(*key)
+        outcome = rule["outcome"] if rule else "complete"
+        now = time.monotonic()
+        state = {"uid": m["uid"], "outcome": outcome, "phase": "progressing", "started": now,
+                 "then": "failed" if outcome in ("fail", "stall") else "complete",
+                 "due": now + self.rollout_delay}
+        if outcome == "stall":
+            if res.kind == "Deployment":
+                # As the deployment controller: no progress for the deadline
+                # means Progressing=False, ProgressDeadlineExceeded.
+                deadline = rule.get("deadlineSeconds")
+                if deadline is None:
+                    deadline = obj["spec"].get("progressDeadlineSeconds", 600)
+                state["due"] = now + deadline
+            else:
+                state.update(then=None, due=None)   # no deadline: unready for ever
+        self.rollouts[key] = state
+        self._controller_write(res, obj, "progressing")
+        self.controller_wake.set()
+
+    def _controller_write(self, res, obj, phase):
+        """Write the status of one phase. Until complete, the pods of the new
+        template are not ready (a re-used ReplicaSet keeps the ready pods it
+        has), so the old ReplicaSets keep serving."""
+        if phase == "complete":
+            return self._rollout_handler(res.kind)(res, obj, "complete", None)
+        ready = 0
+        if res.kind == "Deployment":
+            current = self._matching_rs(obj)
+            ready = ((current or {}).get("status") or {}).get("readyReplicas", 0)
+        return self._rollout_handler(res.kind)(res, obj, phase, ready)
+
+    def _controller_step(self):
+        """Finish the rollouts that are due; returns seconds until the next one."""
+        with self.store.cond:
+            if not self.controller:
+                return None
+            now = time.monotonic()
+            wait = None
+            for key, state in list(self.rollouts.items()):
+                if state["due"] is None:
+                    continue
+                if state["due"] > now:
+                    wait = min(wait if wait is not None else 1e9, state["due"] - now)
+                    continue
+                res = kr.lookup("apps", "v1", key[0].lower() + "s")
+                obj = self.store.get(res, key[1], key[2])
+                if obj is None or obj["metadata"]["uid"] != state["uid"]:
+                    del self.rollouts[key]
+                    continue
+                state.update(phase=state["then"], then=None, due=None)
+                self._controller_write(res, obj, state["phase"])
+            return wait
+
+    def run_controller(self, stopping):
+        while not stopping.is_set():
+            self.controller_wake.clear()
+            wait = self._controller_step()
+            self.controller_wake.wait(CONTROLLER_IDLE_SECONDS if wait is None
+                                      else min(wait, CONTROLLER_IDLE_SECONDS))
+
+    def start_controller(self, stopping):
+        """The controller thread (a daemon: it never delays the exit)."""
+        thread = threading.Thread(target=self.run_controller, args=(stopping,), name="controller",
+                                  daemon=True)
+        thread.start()
+        return thread
 
     def _write_status(self, res, obj, status, annotations=None):
         new = copy.deepcopy(obj)
@@ -710,6 +863,25 @@ class Emulator:
         return {"apiVersion": res.group_version, "kind": res.kind, "name": obj["metadata"]["name"],
                 "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
 
+    @staticmethod
+    def comparable_template(t):
+        """A pod template as the controllers compare it. Typed clients
+        (rollout undo) round-trip templates through Go structs, adding
+        `creationTimestamp: null` and `resources: {}`; the controller compares
+        typed values, so empty == absent. The pod-template-hash label is the
+        controller's own."""
+        t = copy.deepcopy(t or {})
+        ((t.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
+        return prune_empty(t)
+
+    def _matching_rs(self, dep):
+        """The ReplicaSet of `dep` whose template is the Deployment's current one."""
+        rs_res = kr.lookup("apps", "v1", "replicasets")
+        template = self.comparable_template(dep["spec"].get("template"))
+        return next((rs for rs in self._owned(rs_res.storage_key, dep["metadata"]["namespace"],
+                                              dep["metadata"]["uid"])
+                     if self.comparable_template(rs["spec"].get("template")) == template), None)
+
     def _rollout_deployment(self, res, dep, outcome, ready):
         rs_res = kr.lookup("apps", "v1", "replicasets")
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
@@ -717,20 +889,11 @@ class Emulator:
         template = dep["spec"].get("template", {})
         owned = self._owned(rs_res.storage_key, ns, dep["metadata"]["uid"])
 
-        def strip_hash(t):
-            # Typed clients (rollout undo) round-trip templates through Go
-            # structs, adding `creationTimestamp: null` and `resources: {}`;
-            # the controller compares typed values, so empty == absent.
-            t = copy.deepcopy(t)
-            ((t.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
-            return prune_empty(t)
-
         def revision(rs):
             return int((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
 
         max_rev = max([revision(rs) for rs in owned] or [0])
-        current = next((rs for rs in owned
-                        if strip_hash(rs["spec"].get("template", {})) == strip_hash(template)), None)
+        current = self._matching_rs(dep)
         # Re-using an old ReplicaSet (rollout undo) gives it a new, highest revision.
         rev = revision(current) if current is not None and revision(current) == max_rev else max_rev + 1
         if ready is None:
@@ -764,24 +927,28 @@ class Emulator:
                             "observedGeneration": new_rs["metadata"].get("generation", 1)}
         current = self.store.write(rs_res, new_rs, "MODIFIED", current)
 
-        # Old ReplicaSets: gone when complete, still carrying the remainder otherwise.
-        old_total = 0
+        # Old ReplicaSets: gone when complete, still carrying the remainder
+        # otherwise; an old pod that was never ready (a stalled rollout that
+        # was replaced) does not become ready by being kept.
+        old_total = old_ready = 0
         for rs in self._owned(rs_res.storage_key, ns, dep["metadata"]["uid"]):
             if rs["metadata"]["uid"] == current["metadata"]["uid"]:
                 continue
             keep = 0 if outcome == "complete" else min(rs["spec"].get("replicas", 0), replicas - ready)
+            keep_ready = min(keep, (rs.get("status") or {}).get("readyReplicas", 0))
             old_total += keep
+            old_ready += keep_ready
             upd = copy.deepcopy(rs)
             upd["spec"]["replicas"] = keep
-            upd["status"] = {"replicas": keep, "readyReplicas": keep, "availableReplicas": keep,
+            upd["status"] = {"replicas": keep, "readyReplicas": keep_ready, "availableReplicas": keep_ready,
                              "observedGeneration": rs["metadata"].get("generation", 1)}
             self.store.write(rs_res, upd, "MODIFIED", rs)
-            self._sync_pods(rs_res, upd, keep, keep)
+            self._sync_pods(rs_res, upd, keep, keep_ready)
         self._sync_pods(rs_res, current, ready, ready)
 
         ts = now_iso()
         rs_name = current["metadata"]["name"]
-        available = ready + old_total
+        available = ready + old_ready
         if outcome == "complete":
             progressing = {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
                            "message": 'ReplicaSet "%s" has successfully progressed.' % rs_name}
@@ -821,7 +988,13 @@ class Emulator:
         # ControllerRevisions back `kubectl rollout history/undo statefulset`.
         cr_res = kr.lookup("apps", "v1", "controllerrevisions")
         revisions = self._owned(cr_res.storage_key, ns, sts["metadata"]["uid"])
-        if not any(cr["metadata"]["name"] == update_rev for cr in revisions):
+        top = max([c.get("revision", 0) for c in revisions] or [0])
+        reused = next((cr for cr in revisions if cr["metadata"]["name"] == update_rev), None)
+        if reused is not None and reused.get("revision", 0) != top:
+            # Back to an older template (rollout undo): as in a real cluster,
+            # its ControllerRevision is re-used with the next revision number.
+            self.store.write(cr_res, dict(copy.deepcopy(reused), revision=top + 1), "MODIFIED", reused)
+        if reused is None:
             cr = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
                   "metadata": {"name": update_rev, "namespace": ns,
                                "labels": dict((template.get("metadata") or {}).get("labels") or {},
@@ -1334,10 +1507,28 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 with emu.faults_lock:
                     return self.send_json(200, {"items": list(emu.faults)})
-        if what == "config" and method == "POST":
+        if what == "config" and method in ("POST", "GET"):
+            delay = body.get("rolloutDelay")
+            if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
+                raise ApiError(400, "rolloutDelay must be a non-negative number of seconds")
             if "autoRollout" in body:
                 emu.auto_rollout = bool(body["autoRollout"])
-            return self.send_json(200, {"autoRollout": emu.auto_rollout})
+            if delay is not None:
+                emu.rollout_delay = float(delay)
+            if "controller" in body:
+                emu.set_controller(body["controller"])
+            return self.send_json(200, {"autoRollout": emu.auto_rollout, "controller": emu.controller,
+                                        "rolloutDelay": emu.rollout_delay})
+        if what == "rollout-behaviour":
+            if method == "POST":
+                return self.send_json(200, emu.add_behaviour(body))
+            if method == "GET":
+                with emu.store.cond:
+                    return self.send_json(200, {"items": copy.deepcopy(emu.behaviours)})
+            if method == "DELETE":
+                with emu.store.cond:
+                    emu.behaviours.clear()
+                return self.send_json(200, {"ok": True})
         if what == "policy" and method == "POST":
             emu.policy = Policy(body)
             return self.send_json(200, {"ok": True})
@@ -1371,6 +1562,11 @@ def main(argv=None):
     ap.add_argument("--log", help="append one line per request to this file")
     ap.add_argument("--auto-rollout", action="store_true",
                     help="complete a rollout whenever a workload's spec changes")
+    ap.add_argument("--controller", action="store_true",
+                    help="run rollouts like the workload controllers: progressing at once, "
+                         "complete after --rollout-delay")
+    ap.add_argument("--rollout-delay", type=float, default=1.0, metavar="SECONDS",
+                    help="how long a controller rollout takes (default 1.0)")
     ap.add_argument("--write-kubeconfig", metavar="PATH", help="write a kubeconfig for this server")
     ap.add_argument("--context-name", default="luminate-local")
     ap.add_argument("--namespace", default="luminate")
@@ -1389,7 +1585,9 @@ def main(argv=None):
     if args.policy:
         with open(args.policy) as f:
             policy = Policy(json.load(f))
-    emu = Emulator(policy, args.auto_rollout)
+    if args.rollout_delay < 0:
+        ap.error("--rollout-delay must not be negative")
+    emu = Emulator(policy, args.auto_rollout, args.controller, args.rollout_delay)
     if args.state_file and os.path.exists(args.state_file):
         emu.load_state(args.state_file)
     server = Server((args.host, args.port), emu, args.log)
@@ -1401,6 +1599,7 @@ def main(argv=None):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    emu.start_controller(server.stopping)
     print("listening %s:%d" % (host, port), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
@@ -1408,6 +1607,7 @@ def main(argv=None):
         pass
     finally:
         server.stopping.set()
+        emu.controller_wake.set()
         with emu.store.cond:
             emu.store.cond.notify_all()
         if args.state_file:

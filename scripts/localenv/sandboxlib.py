@@ -365,13 +365,14 @@ def _is_server_cmdline(cmd: list[str]) -> bool:
     if exe in ("clickhouse-server", "clickhouse", "java", "prometheus", "prometheus-pushgateway"):
         return True
     # Python servers: the Kubernetes API emulator (`python3 .../kubeemu.py`),
-    # the modern ClickHouse front (`python .../chfront.py`), moto's S3
-    # (`python .../bin/moto_server`, a console script).
+    # the traffic simulator (`python3 .../traffic.py`), the modern ClickHouse
+    # front (`python .../chfront.py`), moto's S3 (`python .../bin/moto_server`,
+    # a console script).
     return exe.startswith("python") and any(
         os.path.basename(a) in PYTHON_SERVERS for a in cmd[1:])
 
 
-PYTHON_SERVERS = ("kubeemu.py", "chfront.py", "moto_server")
+PYTHON_SERVERS = ("kubeemu.py", "traffic.py", "chfront.py", "moto_server")
 
 
 def _cwd_inside(pid: int, directory: str) -> bool:

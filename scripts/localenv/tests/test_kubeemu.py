@@ -1160,6 +1160,206 @@ class KubectlTest(ServerTest):
         self.assertTrue(self.emu.kubectl_json("create", "-f", "-", stdin=json.dumps(body))["status"]["allowed"])
 
 
+RS_PATH = "/apis/apps/v1/namespaces/luminate/replicasets"
+STS_PATH = "/apis/apps/v1/namespaces/luminate/statefulsets"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+@unittest.skipUnless(KUBECTL, "kubectl not installed")
+class ControllerTest(ServerTest):
+    """--controller: rollouts happen by themselves, progressing at once and
+    complete after --rollout-delay (the default 1 s leaves the tests time to
+    see the progressing state)."""
+
+    server_args = ("--controller",)
+
+    def replica_sets(self):
+        """{image of the first container: (revision, spec.replicas, readyReplicas)}"""
+        _, out = self.emu.http("GET", RS_PATH)
+        return {rs["spec"]["template"]["spec"]["containers"][0]["image"]:
+                (rs["metadata"]["annotations"][REVISION], rs["spec"]["replicas"],
+                 rs["status"].get("readyReplicas", 0)) for rs in out["items"]}
+
+    def rollout_status(self, target="deploy/api", timeout="20s"):
+        return self.emu.kubectl("rollout", "status", target, "--timeout=" + timeout, check=False)
+
+    def behaviour(self, outcome, **extra):
+        return self.emu.ctl("rollout-behaviour", dict(namespace=NS, kind="Deployment", name="api",
+                                                      outcome=outcome, **extra))
+
+    def test_deployment_rollout_history_and_undo(self):
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V1)
+        # At once: revision 1's ReplicaSet, owned by the Deployment, not ready yet.
+        _, dep = self.emu.http("GET", DEPLOYMENTS + "/api")
+        _, rs = self.emu.http("GET", RS_PATH)
+        self.assertEqual([r["metadata"]["annotations"][REVISION] for r in rs["items"]], ["1"])
+        ref = rs["items"][0]["metadata"]["ownerReferences"][0]
+        self.assertEqual((ref["kind"], ref["name"], ref["uid"], ref["controller"]),
+                         ("Deployment", "api", dep["metadata"]["uid"], True))
+        self.assertEqual((dep["status"]["observedGeneration"], dep["status"]["updatedReplicas"]), (1, 0),
+                         "progressing until the delay has passed")
+        proc = self.rollout_status()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn('deployment "api" successfully rolled out', proc.stdout)
+        dep = self.emu.kubectl_json("get", "deploy", "api")
+        self.assertEqual((dep["status"]["availableReplicas"], dep["status"]["conditions"][1]["reason"]),
+                         (2, "NewReplicaSetAvailable"))
+
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V2)
+        self.assertEqual(self.replica_sets()["luminate/api:2.0"][:2], ("2", 2))
+        self.assertEqual(self.replica_sets()["luminate/api:1.0"][2], 2, "the old pods serve meanwhile")
+        self.assertEqual(self.rollout_status().returncode, 0)
+        self.assertEqual(self.replica_sets(), {"luminate/api:1.0": ("1", 0, 0), "luminate/api:2.0": ("2", 2, 2)})
+        history = self.emu.kubectl("rollout", "history", "deploy/api").stdout
+        self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n")
+
+        self.assertIn("rolled back", self.emu.kubectl("rollout", "undo", "deploy/api").stdout)
+        proc = self.rollout_status()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        dep = self.emu.kubectl_json("get", "deploy", "api")
+        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["image"], "luminate/api:1.0")
+        self.assertEqual(dep["metadata"]["annotations"][REVISION], "3")
+        self.assertEqual(self.replica_sets(), {"luminate/api:1.0": ("3", 2, 2), "luminate/api:2.0": ("2", 0, 0)},
+                         "the first ReplicaSet is re-used as revision 3")
+        history = self.emu.kubectl("rollout", "history", "deploy/api").stdout
+        self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n")
+
+    def test_replicas_change_is_not_a_new_revision(self):
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V1)
+        self.assertEqual(self.rollout_status().returncode, 0)
+        self.emu.kubectl("scale", "deploy/api", "--replicas=3")
+        self.assertEqual(self.rollout_status(timeout="5s").returncode, 0)
+        dep = self.emu.kubectl_json("get", "deploy", "api")
+        self.assertEqual((dep["status"]["observedGeneration"], dep["status"]["availableReplicas"],
+                          dep["metadata"]["annotations"][REVISION]), (2, 3, "1"))
+        self.assertEqual(self.replica_sets(), {"luminate/api:1.0": ("1", 3, 3)})
+
+    def test_stall_until_the_progress_deadline(self):
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V1)
+        self.assertEqual(self.rollout_status().returncode, 0)
+        rule = self.behaviour("stall", deadlineSeconds=4)
+        self.assertEqual(rule["count"], 1)
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V2)
+        proc = self.rollout_status(timeout="2s")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("0 out of 2 new replicas have been updated", proc.stdout)
+        self.assertIn("timed out waiting for the condition", proc.stderr)
+        self.assertEqual(self.replica_sets(), {"luminate/api:1.0": ("1", 2, 2), "luminate/api:2.0": ("2", 2, 0)},
+                         "the old ReplicaSet keeps serving")
+        proc = self.rollout_status()
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn('deployment "api" exceeded its progress deadline', proc.stderr)
+        self.assertEqual(self.emu.ctl("rollout-behaviour", method="GET")["items"][0]["count"], 0)
+        # The count is used up: the undo rolls out normally.
+        self.emu.kubectl("rollout", "undo", "deploy/api")
+        proc = self.rollout_status()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.replica_sets()["luminate/api:1.0"], ("3", 2, 2))
+
+    def test_fail_right_after_the_delay_and_knob_bookkeeping(self):
+        code, out = self.emu.http("POST", "/_emulator/rollout-behaviour",
+                                  {"namespace": NS, "name": "api", "outcome": "explode"})
+        self.assertEqual(code, 400, out)
+        self.behaviour("fail")
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V1)
+        proc = self.rollout_status()
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn('deployment "api" exceeded its progress deadline', proc.stderr)
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V2)
+        self.assertEqual(self.rollout_status().returncode, 0, "count 1: the next rollout is normal")
+        self.behaviour("stall", count=-1)
+        self.assertEqual(len(self.emu.ctl("rollout-behaviour", method="GET")["items"]), 2)
+        self.emu.ctl("rollout-behaviour", method="DELETE")
+        self.assertEqual(self.emu.ctl("rollout-behaviour", method="GET")["items"], [])
+        self.behaviour("stall", count=-1)
+        self.emu.ctl("reset")
+        self.assertEqual(self.emu.ctl("rollout-behaviour", method="GET")["items"], [])
+
+    def test_a_manual_rollout_takes_over(self):
+        """Tests that drive status by hand keep their outcome: the controller
+        does not complete a rollout that /_emulator/rollout has decided."""
+        self.emu.kubectl("apply", "-f", "-", stdin=DEPLOY_V1)
+        self.emu.rollout("api", "failed")
+        time.sleep(1.5)
+        proc = self.rollout_status(timeout="5s")
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("exceeded its progress deadline", proc.stderr)
+
+    def test_statefulset_revisions(self):
+        self.emu.kubectl("apply", "-f", "-", stdin=ALL_KINDS.split("---\n")[0])
+        self.assertEqual(self.rollout_status("sts/chkeeper").returncode, 0)
+        first = self.emu.kubectl_json("get", "sts", "chkeeper")["status"]
+        self.assertEqual((first["readyReplicas"], first["currentRevision"]), (3, first["updateRevision"]))
+        self.emu.kubectl("set", "image", "sts/chkeeper", "keeper=clickhouse/keeper:24.8")
+        _, sts = self.emu.http("GET", STS_PATH + "/chkeeper")
+        self.assertEqual(sts["status"]["currentRevision"], first["currentRevision"], "progressing")
+        self.assertNotEqual(sts["status"]["updateRevision"], first["updateRevision"])
+        proc = self.rollout_status("sts/chkeeper")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("3 new pods have been updated", proc.stdout)
+        status = self.emu.kubectl_json("get", "sts", "chkeeper")["status"]
+        self.assertEqual((status["currentRevision"], status["updateRevision"], status["readyReplicas"]),
+                         (sts["status"]["updateRevision"],) * 2 + (3,))
+        revisions = self.emu.kubectl_json("get", "controllerrevisions")["items"]
+        self.assertEqual(sorted((r["revision"], r["metadata"]["ownerReferences"][0]["controller"])
+                                for r in revisions), [(1, True), (2, True)])
+        history = self.emu.kubectl("rollout", "history", "statefulset/chkeeper").stdout
+        self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n")
+        self.emu.kubectl("rollout", "undo", "statefulset/chkeeper")
+        self.assertEqual(self.rollout_status("sts/chkeeper").returncode, 0)
+        status = self.emu.kubectl_json("get", "sts", "chkeeper")["status"]
+        self.assertEqual(status["updateRevision"], first["updateRevision"])
+        history = self.emu.kubectl("rollout", "history", "statefulset/chkeeper").stdout
+        self.assertRegex(history, r"REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n")
+
+    def test_daemonset_rolls_out(self):
+        ds = dict(self.deployment("agent"), kind="DaemonSet")
+        del ds["spec"]["replicas"]
+        self.create("/apis/apps/v1/namespaces/luminate/daemonsets", ds)
+        proc = self.rollout_status("ds/agent")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn('daemon set "agent" successfully rolled out', proc.stdout)
+        status = self.emu.kubectl_json("get", "ds", "agent")["status"]
+        self.assertEqual((status["numberReady"], status["updatedNumberScheduled"]), (3, 3))
+
+    def test_statefulset_stall_stays_unready(self):
+        self.emu.ctl("rollout-behaviour", {"namespace": NS, "kind": "StatefulSet", "name": "chkeeper",
+                                           "outcome": "stall"})
+        self.emu.kubectl("apply", "-f", "-", stdin=ALL_KINDS.split("---\n")[0])
+        proc = self.rollout_status("sts/chkeeper", timeout="2s")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("Waiting for 3 pods to be ready", proc.stdout)
+
+
+class ControllerSwitchTest(ServerTest):
+    def test_off_by_default_then_switched_on_at_run_time(self):
+        config = self.emu.ctl("config", method="GET")
+        self.assertEqual(config, {"autoRollout": False, "controller": False, "rolloutDelay": 1.0})
+        self.create(DEPLOYMENTS, self.deployment())
+        time.sleep(1.3)
+        _, dep = self.emu.http("GET", DEPLOYMENTS + "/api")
+        self.assertEqual(dep["status"], {}, "no controller: nobody writes status")
+        _, rs = self.emu.http("GET", RS_PATH)
+        self.assertEqual(rs["items"], [])
+        code, out = self.emu.http("POST", "/_emulator/config", {"rolloutDelay": -1})
+        self.assertEqual(code, 400, out)
+        config = self.emu.ctl("config", {"controller": True, "rolloutDelay": 0.2})
+        self.assertEqual(config, {"autoRollout": False, "controller": True, "rolloutDelay": 0.2})
+        self.create(DEPLOYMENTS, self.deployment("web"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, dep = self.emu.http("GET", DEPLOYMENTS + "/web")
+            if dep["status"].get("availableReplicas") == 2:
+                break
+            time.sleep(0.05)
+        self.assertEqual(dep["status"]["updatedReplicas"], 2)
+        self.emu.ctl("config", {"controller": False})
+        self.emu.http("PATCH", DEPLOYMENTS + "/web", {"spec": {"replicas": 3}},
+                      ctype="application/merge-patch+json")
+        _, dep = self.emu.http("GET", DEPLOYMENTS + "/web")
+        self.assertEqual(dep["status"]["observedGeneration"], 1)
+
+
 @unittest.skipUnless(KUBECTL_132, "kubectl 1.32 binary not installed next to the dispatcher")
 class KubectlLatestTest(ServerTest):
     """The same core flows with kubectl 1.32 invoked directly (no dispatcher)."""

@@ -36,7 +36,7 @@ UP_BUDGET_S = 20.0
 RSS_BUDGET_MB = 1536.0
 
 COMPONENTS = ("zookeeper", "ch-s1-r1", "ch-s1-r2", "ch-s2-r1", "ch-s2-r2", "prometheus",
-              "kube-emulator", "s3", "clickhouse-modern", "pushgateway")
+              "kube-emulator", "s3", "clickhouse-modern", "pushgateway", "traffic")
 # What `env --tests` adds: they would override the configuration file's environments.
 PER_ENVIRONMENT_VARS = ("LUMINATECTL_ENV", "LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_USER",
                         "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE", "LUMINATECTL_CLICKHOUSE_NATIVE",
@@ -367,7 +367,7 @@ class TestSandboxUp(SandboxCase):
         rows = {r["name"]: r for r in json.loads(res.stdout)["components"]}
         self.assertEqual(set(rows), set(COMPONENTS))
         for name, kind in (("s3", "s3"), ("clickhouse-modern", "clickhouse-modern"),
-                           ("pushgateway", "pushgateway")):
+                           ("pushgateway", "pushgateway"), ("traffic", "traffic")):
             self.assertEqual(rows[name]["kind"], kind)
             self.assertTrue(rows[name]["up"], rows[name])
             self.assertGreater(rows[name]["rss_mb"], 0)
@@ -510,6 +510,46 @@ class TestSandboxUp(SandboxCase):
         self.assertEqual(status, 200, body)
         self.assertTrue(json.loads(body)["data"]["result"])
 
+    def test_15_traffic_is_scraped_and_follows_the_emulator(self):
+        tr, prom, kube = self.state["traffic"], self.state["prometheus"], self.state["kube"]
+        self.assertLessEqual({"url", "port", "log"}, set(tr))
+        self.assertTrue(Path(tr["log"]).exists())
+        self.assertEqual(prom["traffic_scrape"], {"port": tr["port"], "job": "luminate", "interval": "1s"})
+        self.assertEqual((kube["controller"], kube["rollout_delay"]), (True, 1.0))
+        status, body = lib.http_request(tr["url"] + "/state")
+        self.assertEqual(status, 200, body)
+        state = json.loads(body)
+        self.assertEqual(state["kube"]["url"], kube["url"])
+        self.assertEqual(evaluated_env("--state-dir", str(self.state_dir))["LUMINATECTL_TRAFFIC_URL"],
+                         tr["url"])
+        # Live series at "now", from the simulator's target (the fixtures lie in the past).
+        selector = f'luminate_http_requests_total{{job="luminate",instance="127.0.0.1:{tr["port"]}"}}'
+        found = []
+
+        def scraped() -> bool:
+            query = urllib.parse.urlencode({"query": selector, "time": f"{time.time():.3f}"})
+            status, body = lib.http_request(f"{prom['url']}/api/v1/query?{query}", timeout=5)
+            found[:] = json.loads(body)["data"]["result"] if status == 200 else []
+            return bool(found)
+        self.assertTrue(lib.wait_until(scraped, 10, interval=0.25), f"{selector} not in Prometheus after 10 s")
+        self.assertEqual({r["metric"]["code"] for r in found}, {"200", "404", "500", "503"})
+        # The emulator runs its controller: a Deployment rolls out by itself.
+        code, _ = lib.http_request(kube["url"] + "/apis/apps/v1/namespaces/luminate/deployments", data=json.dumps({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "luminate"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "luminate"}},
+                     "template": {"metadata": {"labels": {"app": "luminate"}},
+                                  "spec": {"containers": [{"name": "luminate",
+                                                           "image": "luminate/luminate:9.9.9-errors"}]}}}}),
+            headers={"Content-Type": "application/json"}, method="POST")
+        self.assertEqual(code, 201)
+        self.addCleanup(lib.http_request, kube["url"] + "/apis/apps/v1/namespaces/luminate/deployments/luminate",
+                        method="DELETE")
+
+        def serving_errors() -> bool:
+            state = json.loads(lib.http_request(tr["url"] + "/state")[1])
+            return state["behaviour"] == "errors" and state["source"] == "replicasets"
+        self.assertTrue(lib.wait_until(serving_errors, 10, interval=0.1), "the simulator did not follow")
+
     def test_99_down_leaves_nothing(self):
         state = self.state
         res = sandbox("down", "--state-dir", str(self.state_dir))
@@ -581,6 +621,9 @@ class TestFailedStart(unittest.TestCase):
 
     def test_pushgateway_port_taken(self):
         self.check_failure("pushgateway", "address already in use")
+
+    def test_traffic_port_taken(self):
+        self.check_failure("traffic", "Address already in use")
 
 
 class TestInterruptedUp(unittest.TestCase):

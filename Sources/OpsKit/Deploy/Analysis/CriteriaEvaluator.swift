@@ -11,8 +11,8 @@ import Synchronization
 /// images do not change while it lasts.
 ///
 /// For `rollback check`, `check(at:windowStart:)` is one evaluation from range queries: the steps
-/// at `at − k·interval` over each window, so the same definition judges the same instants the
-/// bake would have.
+/// at `at − k·interval` over each window (and the window before it, to say since when a
+/// triggered criterion held), so the same definition judges the same instants a bake would have.
 ///
 /// A source that does not answer makes its criterion inconclusive for that evaluation, with the
 /// error text; only Ctrl-C ends an evaluation with an error.
@@ -121,12 +121,11 @@ package final class CriteriaEvaluator: Sendable {
         return AnalysisTick(at: at, windowStart: windowStart, verdict: verdict, reason: reason, criteria: results, inconclusiveStreak: streak)
     }
 
-    /// The steps a check judges: `at − k·step` for k = ⌊W/step⌋ … 0, each with Prometheus' value
+    /// The steps a check judges: `at − k·step` for k = count − 1 … 0, each with Prometheus' value
     /// at that instant or nil; extra points Prometheus might send are ignored.
-    package static func grid(_ points: [SeriesPoint], rule: SustainedRule, at: Date) -> [SeriesPoint] {
-        let count = rule.stepsPerWindow
-        return (0..<count).map { index in
-            let time = at.addingTimeInterval(-Double(count - 1 - index) * rule.step)
+    package static func grid(_ points: [SeriesPoint], step: Double, count: Int, at: Date) -> [SeriesPoint] {
+        (0..<count).map { index in
+            let time = at.addingTimeInterval(-Double(count - 1 - index) * step)
             let value = points.first { abs($0.time.timeIntervalSince(time)) <= SustainedRule.tolerance }?.value
             return SeriesPoint(time: time, value: value)
         }
@@ -155,12 +154,15 @@ package final class CriteriaEvaluator: Sendable {
                 do { return .instant(try metricsSource.value(metric.query, at: at), error: nil) }
                 catch { return .instant(nil, error: Self.oneLine(error)) }
             case .range(let metric):
-                let start = at.addingTimeInterval(-Double(metric.rule.stepsPerWindow - 1) * metric.rule.step)
+                // Two windows' worth: the window ending at `at` decides, the one before it says
+                // since when a triggered criterion held (post-incident review asks exactly that).
+                let steps = 2 * (metric.rule.stepsPerWindow - 1) + 1
+                let start = at.addingTimeInterval(-Double(steps - 1) * metric.rule.step)
                 do {
                     let points = try metricsSource.series(metric.query, from: start, to: at, step: metric.rule.step)
-                    return .range(Self.grid(points, rule: metric.rule, at: at), error: nil)
+                    return .range(Self.grid(points, step: metric.rule.step, count: steps, at: at), error: nil)
                 } catch {
-                    return .range(Self.grid([], rule: metric.rule, at: at), error: Self.oneLine(error))
+                    return .range(Self.grid([], step: metric.rule.step, count: steps, at: at), error: Self.oneLine(error))
                 }
             case .corruption:
                 return .corruption(corruptionResult())

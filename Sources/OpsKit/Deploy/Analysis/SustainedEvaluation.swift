@@ -53,7 +53,7 @@ package struct SustainedEvaluation: Sendable, Equatable {
     /// The first step of the run of values above θ that ends at T (nil when T is not above).
     package var runStart: Date?
     /// When the window was first satisfied by the current run: the earliest step of it at which
-    /// the criterion triggered (nil unless triggered).
+    /// the criterion triggered, among the steps whose whole window is known (nil unless triggered).
     package var satisfiedAt: Date?
     /// True when T − W is before the window start: the criterion cannot trigger yet.
     package var beforeWindowStart: Bool
@@ -86,9 +86,11 @@ package struct SustainedEvaluation: Sendable, Equatable {
             evaluation.verdict = .inconclusive
         } else if triggers(sorted, rule: rule, at: at, windowStart: windowStart) {
             evaluation.verdict = .triggered
+            // Only steps whose whole window lies within the known steps can tell when it filled.
+            let known = sorted[0].time.addingTimeInterval(rule.window - SustainedRule.tolerance)
             evaluation.satisfiedAt = sorted.first { point in
-                point.time >= (runStart ?? at) && triggers(sorted, rule: rule, at: point.time, windowStart: windowStart)
-            }?.time
+                point.time >= (runStart ?? at) && point.time >= known && triggers(sorted, rule: rule, at: point.time, windowStart: windowStart)
+            }?.time ?? at
         }
         return evaluation
     }

@@ -200,7 +200,12 @@ package final class CriteriaEvaluator: Sendable {
             guard let latest = evaluation.latest, latest > rule.threshold else {
                 return "\(metric.name) \(metric.format(evaluation.latest)) ≤ \(threshold) (\(evaluation.stepsAbove) of \(steps) steps above)"
             }
-            var text = "\(metric.name) \(metric.format(latest)) > \(threshold), above for \(DurationParser.format(evaluation.aboveFor)) of \(window) (\(evaluation.stepsAbove) of \(steps) steps)"
+            let above = "\(metric.name) \(metric.format(latest)) > \(threshold)"
+            let counts = "(\(evaluation.stepsAbove) of \(steps) steps)"
+            if evaluation.beforeWindowStart, evaluation.aboveFor >= rule.window {
+                return "\(above) for \(DurationParser.format(evaluation.aboveFor)), but the window starts before the rollout finished \(counts)"
+            }
+            var text = "\(above), above for \(DurationParser.format(evaluation.aboveFor)) of \(window) \(counts)"
             if evaluation.beforeWindowStart { text += "; the window starts before the rollout finished" }
             return text
         }

@@ -53,7 +53,9 @@ package struct SustainedEvaluation: Sendable, Equatable {
     /// The first step of the run of values above θ that ends at T (nil when T is not above).
     package var runStart: Date?
     /// When the window was first satisfied by the current run: the earliest step of it at which
-    /// the criterion triggered, among the steps whose whole window is known (nil unless triggered).
+    /// the criterion triggered, among the steps whose whole window is known (nil unless
+    /// triggered). A bake knows every tick since the rollout; `rollback check` reads one window
+    /// before `at`, so it can say "at T − W or earlier" at most.
     package var satisfiedAt: Date?
     /// True when T − W is before the window start: the criterion cannot trigger yet.
     package var beforeWindowStart: Bool

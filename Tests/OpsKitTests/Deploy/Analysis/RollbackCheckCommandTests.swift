@@ -83,3 +83,26 @@ final class RollbackCheckCommandTests: XCTestCase {
         }
     }
 }
+
+/// The images `rollback check` hands the security command when none is given.
+final class DeployedImagesTests: XCTestCase {
+    func testDistinctImagesOfDeploymentsAndStatefulSetsInNameOrder() throws {
+        let processes = FakeProcessRunner()
+        let flags = ["--context=prod", "--namespace=luminate"]
+        func list(_ items: [(String, [String])]) -> String {
+            let objects = items.map { name, images in
+                #"{"metadata":{"name":"\#(name)"},"spec":{"template":{"spec":{"containers":[\#(images.map { #"{"name":"c","image":"\#($0)"}"# }.joined(separator: ","))]}}}}"#
+            }
+            return #"{"kind":"List","apiVersion":"v1","items":[\#(objects.joined(separator: ","))]}"#
+        }
+        processes.expect("kubectl", flags + ["get", "deployments", "-o", "json"],
+                         stdout: list([("query", ["ghcr.io/luminate/query:2.4.0"]), ("ingest", ["ghcr.io/luminate/ingest:2.4.0", "envoyproxy/envoy:v1.31"])]))
+        processes.expect("kubectl", flags + ["get", "statefulsets", "-o", "json"],
+                         stdout: list([("clickhouse", ["clickhouse/clickhouse-server:24.8"]), ("ingest-buffer", ["ghcr.io/luminate/ingest:2.4.0"])]))
+        let kubectl = Kubectl(target: KubectlTarget(context: "prod", namespace: "luminate"), processes: processes)
+        XCTAssertEqual(try RollbackCheckCommand.deployedImages(kubectl), [
+            "ghcr.io/luminate/ingest:2.4.0", "envoyproxy/envoy:v1.31", "ghcr.io/luminate/query:2.4.0", "clickhouse/clickhouse-server:24.8",
+        ])
+        XCTAssertEqual(processes.pending, 0)
+    }
+}

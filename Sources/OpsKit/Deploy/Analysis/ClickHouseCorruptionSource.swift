@@ -154,7 +154,15 @@ package struct ClickHouseCorruptionSource: CorruptionSource {
                     let rows = try server.query(sweepSQL(replica: replica, version: topology.version), as: SweepRow.self, options: .init(timeout: 10))
                     return .sweep(replica, .success(rows))
                 } catch {
-                    return .sweep(replica, .failure(ProbeFailure(text: Self.oneLine(error))))
+                    var text = Self.oneLine(error)
+                    // The server passes the replica's refusal on as its own 401, which reads as
+                    // our password being wrong: it is remote()'s `default` user that was refused.
+                    if replica != nil, case .authentication(_, _, let code, _)? = error as? ClickHouseError {
+                        text = "refused the user default that remote() connects as (code \(code)): "
+                            + "allow it from \(server.host), as ClickHouse's own inter-node queries need, "
+                            + "or set clickhouse.cluster empty to probe \(server.host) alone"
+                    }
+                    return .sweep(replica, .failure(ProbeFailure(text: text)))
                 }
             case .configured(let probe):
                 return .configured(runConfigured(probe))

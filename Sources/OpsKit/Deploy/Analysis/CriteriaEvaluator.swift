@@ -54,6 +54,18 @@ package final class CriteriaEvaluator: Sendable {
 
     // MARK: - Bake
 
+    /// Runs the security command now, once, and keeps its result for the ticks: a deploy can call
+    /// it while the rollout proceeds, so the first tick does not wait for an image scanner
+    /// (which takes seconds to minutes). Without it the first tick runs the command.
+    @discardableResult
+    package func scanImages() throws -> CriterionResult {
+        if let cached = state.withLock({ $0.security }) { return cached }
+        let result = securityResult()
+        try stopIfInterrupted()
+        if result.verdict != .inconclusive { state.withLock { $0.security = result } }
+        return result
+    }
+
     /// One bake tick at `at` (the clock's now), the rollout having finished at `windowStart`.
     package func evaluate(at: Date, windowStart: Date) throws -> AnalysisTick {
         let cachedSecurity = state.withLock { $0.security }

@@ -12,8 +12,8 @@ enum RollbackCheckCommand {
 
             error-rate and p95-latency are sustained criteria on Prometheus, evaluated on steps
             spaced by policy.deploy.interval and aligned to --at (t = at - k x interval). A criterion
-            with threshold T and window W triggers at step t when t - W is not before the window
-            start and every step in [t - W, t] has a value above T. A value at the threshold is not
+            with threshold X and window W triggers at step t when t - W is not before the window
+            start and every step in [t - W, t] has a value above X. A value at the threshold is not
             above it; a single step at or below it resets the run. A step without data (an empty
             answer, NaN) makes the criterion inconclusive and breaks any run: a run never spans
             missing data.

@@ -96,6 +96,19 @@ final class ClickHouseCorruptionSourceTests: XCTestCase {
         XCTAssertEqual(outcomes[0].checked, "system.replicas on 1 of 2 replicas")
     }
 
+    func testAReplicaThatRefusesRemotesUserSaysSoRatherThanBlamingOurPassword() throws {
+        let source = ClickHouseCorruptionSource(probes: CorruptionProbes(), server: server, replicas: Array(replicas.prefix(2)),
+                                                version: ClickHouseVersion("18.16.1")!)
+        expect(2) { sql in
+            if sql.contains("remote('127.0.0.1:9002'") {
+                return HTTPResponse(status: 401, body: Data("Code: 193, e.displayText() = DB::Exception: Received from 127.0.0.1:9002. DB::Exception: Wrong password for user default., e.what() = DB::Exception".utf8))
+            }
+            return Self.answer([])
+        }
+        let agreement = try XCTUnwrap(try source.probe().first { $0.probe == "replica-agreement" })
+        XCTAssertEqual(agreement.error, "127.0.0.1:9002: refused the user default that remote() connects as (code 193): allow it from ch:8123, as ClickHouse's own inter-node queries need, or set clickhouse.cluster empty to probe ch:8123 alone")
+    }
+
     func testTheTopologyIsLearntOnTheFirstProbeAndKept() throws {
         var probes = CorruptionProbes()
         probes.defaults = true

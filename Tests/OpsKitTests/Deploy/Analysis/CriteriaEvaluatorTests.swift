@@ -158,6 +158,16 @@ final class CriteriaEvaluatorTests: XCTestCase {
         XCTAssertEqual(second.criterion(.security)?.scans.count, 2)
     }
 
+    func testScanningBeforeTheFirstTickSparesTheTickTheScanner() throws {
+        let evaluator = evaluator(scanner: true, images: ["ghcr.io/luminate/api:2.4.0"])
+        security.expect("ghcr.io/luminate/api:2.4.0", exit: 0)
+        XCTAssertEqual(try evaluator.scanImages().verdict, .clear)
+        XCTAssertEqual(try evaluator.scanImages().verdict, .clear, "kept: the fake would fail a second scan")
+        let tick = try evaluator.evaluate(at: expectTick(0, error: 0.001, p95: 0.1), windowStart: t0)
+        XCTAssertEqual(tick.criterion(.security)?.summary, "1 image passed")
+        XCTAssertEqual(tick.criteria.map(\.id), [.errorRate, .p95Latency, .corruption, .security])
+    }
+
     func testASecurityCommandThatCannotRunIsInconclusiveAndTriedAgain() throws {
         let evaluator = evaluator(scanner: true, images: ["ghcr.io/luminate/api:2.4.0"])
         security.expectFailure("ghcr.io/luminate/api:2.4.0", "trivy not found on PATH")

@@ -6,9 +6,9 @@ import Synchronization
 /// For a deploy's bake it is stateful: `evaluate(at:windowStart:)` once per tick asks Prometheus
 /// for each metric's instant value at the tick's time and runs the corruption probes, all at
 /// once, keeps the values as the history the windows are judged on, and counts consecutive ticks
-/// in which a metric criterion had no data. The security command runs once per evaluator (on the
-/// first tick; again only if it could not be run) and its result stands for the whole bake: the
-/// images do not change while it lasts.
+/// in which a metric criterion had no data. The security command runs once per evaluator (from
+/// `scanImages()`, else on the first tick) and its result, whatever it is, stands for the whole
+/// bake: the images do not change while it lasts.
 ///
 /// For `rollback check`, `check(at:windowStart:)` is one evaluation from range queries: the steps
 /// at `at − k·interval` over each window (and the window before it, to say since when a
@@ -62,7 +62,7 @@ package final class CriteriaEvaluator: Sendable {
         if let cached = state.withLock({ $0.security }) { return cached }
         let result = securityResult()
         try stopIfInterrupted()
-        if result.verdict != .inconclusive { state.withLock { $0.security = result } }
+        state.withLock { $0.security = result }
         return result
     }
 
@@ -94,8 +94,9 @@ package final class CriteriaEvaluator: Sendable {
                 switch answer {
                 case .corruption(let result): results.append(result)
                 case .security(let result):
-                    // A scan that ran is kept; one that could not run is tried again next tick.
-                    if result.verdict != .inconclusive { state.security = result }
+                    // Kept for the whole bake, even when the command could not run: a scanner
+                    // missing or timing out at the first tick would hold every tick after it.
+                    state.security = result
                     results.append(result)
                 case .instant, .range: break
                 }

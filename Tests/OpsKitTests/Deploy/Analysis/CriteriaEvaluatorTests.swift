@@ -168,16 +168,17 @@ final class CriteriaEvaluatorTests: XCTestCase {
         XCTAssertEqual(tick.criteria.map(\.id), [.errorRate, .p95Latency, .corruption, .security])
     }
 
-    func testASecurityCommandThatCannotRunIsInconclusiveAndTriedAgain() throws {
+    func testASecurityCommandThatCannotRunIsInconclusiveForTheWholeBake() throws {
         let evaluator = evaluator(scanner: true, images: ["ghcr.io/luminate/api:2.4.0"])
         security.expectFailure("ghcr.io/luminate/api:2.4.0", "trivy not found on PATH")
         let first = try evaluator.evaluate(at: expectTick(0, error: 0.001, p95: 0.1), windowStart: t0)
         XCTAssertEqual(first.criterion(.security)?.verdict, .inconclusive)
+        XCTAssertEqual(first.criterion(.security)?.summary, "the security command did not run on ghcr.io/luminate/api:2.4.0: trivy not found on PATH")
         XCTAssertEqual(first.inconclusiveStreak, 0, "only metric criteria count towards maxInconclusive")
-        security.expect("ghcr.io/luminate/api:2.4.0", exit: 0)
+        // Not run again: the fake would record a second scan as unexpected.
         let second = try evaluator.evaluate(at: expectTick(1, error: 0.001, p95: 0.1), windowStart: t0)
-        XCTAssertEqual(second.criterion(.security)?.verdict, .clear)
-        XCTAssertEqual(second.verdict, .healthy)
+        XCTAssertEqual(second.criterion(.security)?.verdict, .inconclusive)
+        XCTAssertEqual(second.verdict, .inconclusive)
     }
 
     func testCheckAsksForRangesAlignedToAtAndJudgesTheGrid() throws {

@@ -219,6 +219,22 @@ final class RollbackCheckIntegrationTests: XCTestCase {
         XCTAssertEqual(outcomes[3].checked, "system.detached_parts on \(modern.host)")
     }
 
+    // MARK: - The security command, a real process
+
+    func testTheSecurityCommandRunsPerImageAndANonZeroExitTriggers() throws {
+        // The image reaches the script as an argument ($0), never spliced into its text.
+        let scanner = CommandSecurityScanner(
+            command: ["/bin/sh", "-c", #"echo "scanning $0"; case "$0" in *:bad) echo "CRITICAL: CVE-2026-0001" >&2; exit 1;; esac"#, "{image}"],
+            processes: PosixProcessRunner(), interrupt: Interrupt())
+        let evaluator = CriteriaEvaluator(criteria: RollbackCriteria(), interval: 30, metrics: prometheus(), corruption: nil,
+                                          security: scanner, images: ["ghcr.io/luminate/api:good", "ghcr.io/luminate/api:bad"])
+        let result = try evaluator.scanImages()
+        XCTAssertEqual(result.verdict, .triggered)
+        XCTAssertEqual(result.summary, "ghcr.io/luminate/api:bad failed (exited(1))")
+        XCTAssertEqual(result.scans.map(\.outputTail), [["scanning ghcr.io/luminate/api:good"],
+                                                        ["scanning ghcr.io/luminate/api:bad", "CRITICAL: CVE-2026-0001"]])
+    }
+
     // MARK: - One tick
 
     func testOneBakeTickAgainstTheSandbox() throws {

@@ -16,6 +16,7 @@ package enum CommandTable {
             JournalCommands.group,
             LockCommands.group,
             RestoreCommand.group,
+            RollbackCommand.group,
             VersionCommand.command,
             helpCommand,
         ]

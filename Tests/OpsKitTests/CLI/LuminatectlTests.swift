@@ -91,6 +91,7 @@ final class LuminatectlTests: XCTestCase {
               journal                 Read and check the journal of operations.
               lock                    See, hold and release the operations lock.
               restore                 Restore backups: staged and verified; drills.
+              rollback                Roll back a deploy; check the rollback criteria.
               version                 Show the version of luminatectl.
               help                    Show help for a command.
 

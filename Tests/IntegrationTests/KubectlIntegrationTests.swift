@@ -16,6 +16,9 @@ final class KubectlIntegrationTests: XCTestCase {
 
     override func setUpWithError() throws {
         emulator = try KubeEmulator.startOrUseSandbox()
+        // These tests play the controller themselves (/_emulator/rollout); the sandbox's
+        // emulator runs one, which is switched off while they run.
+        try emulator.controller(on: false)
         namespace = "it-" + String((0..<8).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         kubectl = Kubectl(
             target: KubectlTarget(
@@ -29,6 +32,7 @@ final class KubectlIntegrationTests: XCTestCase {
         if let kubectl, let namespace, emulator?.startedHere == false {
             _ = try? kubectl.inNamespace(nil).delete("namespace", namespace, ignoreNotFound: true, wait: false)
         }
+        if emulator?.startedHere == false { try? emulator?.controller(on: true) }
         emulator?.stop()
         emulator = nil
     }
@@ -415,6 +419,17 @@ final class KubeEmulator: @unchecked Sendable {
     }
 
     /// Plays the Deployment controller: `POST /_emulator/rollout` with the given outcome.
+    /// Switches the emulator's controller (`kubeemu.py --controller`) on or off.
+    func controller(on: Bool) throws {
+        let response = try CurlTransport().send(
+            HTTPRequest(method: "POST", url: url + "/_emulator/config", headers: [("Content-Type", "application/json")],
+                        body: Data(#"{"controller": \#(on)}"#.utf8), timeout: 10),
+            interrupt: Interrupt())
+        guard response.status == 200 else {
+            throw Unavailable(description: "emulator config answered \(response.status): \(response.text)")
+        }
+    }
+
     func rollout(_ name: String, namespace: String, kind: String = "Deployment", outcome: String) throws {
         let body = try JSONSerialization.data(withJSONObject: ["name": name, "namespace": namespace, "kind": kind, "outcome": outcome])
         let response = try CurlTransport().send(

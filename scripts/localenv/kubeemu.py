@@ -1095,11 +1095,14 @@ class Emulator:
             self.faults.append(rule)
         return rule
 
-    def take_fault(self, method, path):
+    def take_fault(self, method, path, dry_run=False):
+        # "dryRun": false fails only real writes, so a client's `kubectl diff` (a dry-run
+        # PATCH) passes and its apply fails; true only dry runs; absent both.
         with self.faults_lock:
             for rule in self.faults:
                 if rule["count"] != 0 and path.startswith(rule["pathPrefix"]) and \
-                        rule.get("method", "*").upper() in ("*", method):
+                        rule.get("method", "*").upper() in ("*", method) and \
+                        rule.get("dryRun", dry_run) == dry_run:
                     if rule["count"] > 0:
                         rule["count"] -= 1
                     return dict(rule)
@@ -1224,7 +1227,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "error decoding request body as JSON: %s" % e)
 
     def inject_fault(self):
-        rule = self.emu.take_fault(self.command, self.url_path)
+        rule = self.emu.take_fault(self.command, self.url_path, self.params.get("dryRun") == "All")
         if not rule:
             return
         if rule.get("delaySeconds"):

@@ -9,6 +9,9 @@ struct ChecklistRun {
     var configuration: Configuration
     var context: Context
     var records: any RecoveryRecords = NoRecoveryRecordsYet()
+    /// Manifests already loaded (and changed, as `deploy --image` does): checked instead of
+    /// loading `request.manifests`.
+    var preloaded: ManifestIndex?
 
     func report() throws -> ChecklistReport {
         let clock = context.clock
@@ -26,7 +29,9 @@ struct ChecklistRun {
 
         let connections = Connections(configuration: configuration, context: context)
         let manifests: ChecklistInput<ManifestIndex>
-        if let path = request.manifests {
+        if let preloaded {
+            manifests = .available(preloaded)
+        } else if let path = request.manifests {
             var kubectl = connections.kubectl()
             kubectl.processTimeout = 120
             let loader = ManifestLoader(kubectl: kubectl, defaultNamespace: configuration.namespace.value, workingDirectory: context.workingDirectory)

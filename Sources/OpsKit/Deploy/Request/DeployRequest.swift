@@ -1,0 +1,26 @@
+import Foundation
+
+/// `deploy`'s flags turned into a plan: the options validated, the pre-flight read (nothing
+/// changes while it is), and the seams the plan runs through. A refused deploy stops here with
+/// exit 1, before the lock is taken; `--dry-run` shows the refusal with everything else.
+enum DeployRequest {
+    static func plan(_ invocation: Invocation, _ configuration: Configuration, _ context: Context) throws -> any OperationPlan {
+        let options = try DeployOptions(invocation: invocation, configuration: configuration, context: context)
+        let preflight = try DeployPreflight.run(options: options, invocation: invocation, configuration: configuration, context: context)
+        if !invocation.flag("dry-run"), let refusal = preflight.refusal {
+            if !invocation.json { context.console.write(DeployText.preflight(preflight, options: options)) }
+            throw refusal
+        }
+        var kubectl = Connections(configuration: configuration, context: context).kubectl()
+        kubectl.processTimeout = 120
+        let interval = options.interval
+        return DeployPlan(
+            options: options, preflight: preflight,
+            rollouts: Rollouts(kubectl: kubectl, statefulSetTimeout: configuration.policy.deploy.statefulSetTimeout),
+            makeEvaluator: { images, context in
+                try LiveBakeEvaluator.make(configuration: configuration, context: context, images: images, interval: interval)
+            },
+            makeBackup: { try BackupCreateRequest.plan(invocation, configuration, context) },
+            json: invocation.json)
+    }
+}

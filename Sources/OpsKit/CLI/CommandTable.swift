@@ -13,6 +13,7 @@ package enum CommandTable {
             BackupCommand.group,
             ChecklistCommand.group,
             ConfigCommands.group,
+            DeployCommand.group,
             JournalCommands.group,
             LockCommands.group,
             RestoreCommand.group,

@@ -27,7 +27,7 @@ final class LuminatectlTests: XCTestCase {
         let (code, output) = run(["deploi"])
         XCTAssertEqual(code, .usage)
         XCTAssertEqual(output.stderr, """
-            Error: Unknown subcommand 'deploi'
+            Error: Unknown subcommand 'deploi' (did you mean 'deploy'?)
             Usage: luminatectl [<global-options>] <subcommand>
               See 'luminatectl --help' for more information.
 
@@ -88,6 +88,8 @@ final class LuminatectlTests: XCTestCase {
                                       delete; RPO status.
               checklist               Check production readiness (the guide's checklist).
               config                  Show luminatectl's effective configuration.
+              deploy                  Deploy inside the change policy; watch; roll back
+                                      automatically.
               journal                 Read and check the journal of operations.
               lock                    See, hold and release the operations lock.
               restore                 Restore backups: staged and verified; drills.

@@ -14,7 +14,8 @@ final class DeployHarness {
     static let healthyImage = "ghcr.io/luminate/luminate:2.4.1"
     static let emergency = ["--emergency", "--approved-by", "it-tests", "--reason", "deploy e2e", "--skip-rpo-guard"]
 
-    init(errorRateFor: String = "20s", p95For: String = "30s", bake: String = "60s", interval: String = "2s", extraPolicy: String = "") throws {
+    init(errorRateFor: String = "20s", p95For: String = "30s", bake: String = "60s", interval: String = "2s", extraPolicy: String = "",
+         backupStore: Bool = false) throws {
         let process = try Sandbox.require(["KUBECONFIG", "KUBECACHEDIR", "LUMINATECTL_CLICKHOUSE_URL", "LUMINATECTL_CLICKHOUSE_NATIVE",
                                            "LUMINATECTL_CLICKHOUSE_PASSWORD_FILE", "LUMINATECTL_PROMETHEUS_URL", "LUMINATECTL_KUBE_EMULATOR_URL"])
         sandbox = process
@@ -34,11 +35,12 @@ final class DeployHarness {
                   password: {file: "\(process["LUMINATECTL_CLICKHOUSE_PASSWORD_FILE"]!)"}
                 prometheus: {url: "\(process["LUMINATECTL_PROMETHEUS_URL"]!)"}
                 journal: {path: "\(scratch)/journal.jsonl"}
+            \(backupStore ? Self.store(process) : "")
                 policy:
                   rollback:
                     errorRate: {above: 0.05, for: \(errorRateFor)}
                     p95Latency: {above: 500ms, for: \(p95For)}
-            \(extraPolicy.split(separator: "\n").map { "          " + $0 }.joined(separator: "\n"))
+            \(extraPolicy.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
                   deploy: {bake: \(bake), interval: \(interval)}
 
             """
@@ -50,6 +52,21 @@ final class DeployHarness {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: scratch) }
+
+    /// The sandbox's S3 bucket under a prefix of this harness's own, for the RPO guard.
+    private static func store(_ process: [String: String]) -> String {
+        [
+            "backup:",
+            "  store:",
+            "    s3:",
+            "      endpoint: \"\(process["LUMINATECTL_S3_ENDPOINT"] ?? "")\"",
+            "      region: \"\(process["LUMINATECTL_S3_REGION"] ?? "us-east-1")\"",
+            "      bucket: \"\(process["LUMINATECTL_S3_BUCKET"] ?? "")\"",
+            "      prefix: \"deploy-it/\(UUID().uuidString.prefix(8).lowercased())/\"",
+            "      accessKeyId: \"\(process["LUMINATECTL_S3_ACCESS_KEY_ID"] ?? "")\"",
+            "      secretAccessKey: {file: \"\(process["LUMINATECTL_S3_SECRET_ACCESS_KEY_FILE"] ?? "")\"}",
+        ].map { "    " + $0 }.joined(separator: "\n")
+    }
 
     var journalPath: String { scratch + "/journal.jsonl" }
 

@@ -49,7 +49,7 @@ enum DeployCommand {
             and the command), the testing performed (the checklist result, the last restore
             drill), and the maintenance window. Paste it into the ticket.
             """,
-        options: DeployOptions.options.filter { !["no-auto-rollback", "backup-first", "skip-rpo-guard"].contains($0.long) } + [
+        options: DeployOptions.options.filter { $0.long != "no-auto-rollback" } + [
             OptionSpec("reason", .value(placeholder: "text"), help: "Why the change is made (the document's 'why')."),
         ],
         outputFormats: ["markdown", "json"],

@@ -11,11 +11,15 @@ package struct PolicyGateCheck: Sendable {
     package var json: JSONValue
     package var refusal: (any OperatorError & Sendable)?
     package var emergency: EmergencyApproval?
+    /// When the change is made, for the change-request document: the open window, the emergency,
+    /// or the next window that admits it.
+    package var window: String
 
     package var admitted: Bool { refusal == nil }
 
     package init(size: ChangeSize, reasons: [String], lines: [String], json: JSONValue,
-                 refusal: (any OperatorError & Sendable)?, emergency: EmergencyApproval?) {
+                 refusal: (any OperatorError & Sendable)?, emergency: EmergencyApproval?, window: String = "") {
+        self.window = window
         self.size = size
         self.reasons = reasons
         self.lines = lines
@@ -30,9 +34,20 @@ package struct PolicyGateCheck: Sendable {
         let verdict = DeployGate(windows: policy.maintenanceWindows).evaluate(GateRequest(
             now: now, change: classification, environment: configuration.environmentName.value,
             changeRequestRequired: policy.changeRequestRequired, changeRequest: options.changeRequest, emergency: options.emergency))
+        let window: String
+        switch verdict.decision {
+        case .admittedInWindow:
+            window = "now, inside the \(verdict.openWindow?.description ?? "open") window"
+        case .admittedAsEmergency:
+            window = "now, as an emergency outside the maintenance windows, approved by \(options.emergency?.approvedBy ?? "?"): \(options.emergency?.reason ?? "")"
+                + (verdict.nextWindow.map { " (the next window that admits it: \($0.description))" } ?? "")
+        case .refused:
+            window = verdict.nextWindow.map { "the next window that admits a \(classification.size.rawValue) change: \($0.description)" }
+                ?? "no configured window admits a \(classification.size.rawValue) change (policy.maintenanceWindows)"
+        }
         return PolicyGateCheck(
             size: classification.size, reasons: classification.reasons, lines: verdict.lines, json: verdict.json,
-            refusal: verdict.refusal, emergency: verdict.usedEmergency ? options.emergency : nil)
+            refusal: verdict.refusal, emergency: verdict.usedEmergency ? options.emergency : nil, window: window)
     }
 }
 

@@ -24,7 +24,7 @@ package struct ChangeRequestDocument: Sendable {
         let document = ChangeRequestDocument(
             changeRequest: changeRequest, reason: invocation.value("reason"), preflight: preflight,
             rollbackSteps: rollouts.restoreSteps(preflight.rollbackPoint), lastDrill: drill,
-            window: preflight.gate.lines.joined(separator: "; "))
+            window: preflight.gate.window)
         if invocation.json {
             context.console.line(document.json.rendered(pretty: true))
         } else {

@@ -25,13 +25,13 @@ package struct DecisionReport: Sendable, Equatable {
         if let window = trigger.window { lines.append("  window: \(DurationParser.format(window)), sustained: every evaluation in it above the threshold") }
         if !trigger.values.isEmpty {
             lines.append("  values that decided:")
-            lines += trigger.values.map { "    \(JournalTime.formatWholeSeconds($0.time))  \($0.value.map(Self.number) ?? "no data")" }
+            lines += trigger.values.map { "    \(JournalTime.format($0.time))  \($0.value.map(Self.number) ?? "no data")" }
         }
         lines += trigger.details.map { "  \($0)" }
         if trigger.criterion == "manual" {
             lines.append("  rollback issued at: \(JournalTime.format(rollbackIssuedAt ?? trigger.satisfiedAt))")
         } else if let issued = rollbackIssuedAt, let seconds = detectionSeconds {
-            lines.append("  condition met at: \(JournalTime.formatWholeSeconds(trigger.satisfiedAt))")
+            lines.append("  condition met at: \(JournalTime.format(trigger.satisfiedAt)) (the evaluation at which it held)")
             lines.append("  rollback issued at: \(JournalTime.format(issued)) (detection took \(String(format: "%.2f", seconds)) s)")
         } else {
             lines.append("  condition met at: \(JournalTime.formatWholeSeconds(trigger.satisfiedAt))")
@@ -55,7 +55,7 @@ package struct DecisionReport: Sendable, Equatable {
             ("summary", .string(trigger.summary)),
             ("threshold", trigger.threshold.map(JSONValue.string) ?? .null),
             ("window", trigger.window.map { .number($0) } ?? .null),
-            ("values", .array(trigger.values.map { .array([.string(JournalTime.formatWholeSeconds($0.time)), $0.value.map { .number($0) } ?? .null]) })),
+            ("values", .array(trigger.values.map { .array([.string(JournalTime.format($0.time)), $0.value.map { .number($0) } ?? .null]) })),
             ("details", .array(trigger.details.map { .string($0) })),
             ("satisfiedAt", .string(JournalTime.format(trigger.satisfiedAt))),
             ("rollbackIssuedAt", rollbackIssuedAt.map { .string(JournalTime.format($0)) } ?? .null),

@@ -44,12 +44,14 @@ package struct Bake: Sendable {
             if context.interrupt.isSet { return .interrupted(evaluations: evaluations) }
             // A late evaluation (the previous one ran long) is skipped rather than run in a burst.
             if context.clock.now().timeIntervalSince(time) >= interval { continue }
-            let tick = evaluator.evaluate(at: time, windowStart: start)
-            evaluations += 1
-            try session.step("evaluate \(JournalTime.formatWholeSeconds(time))") {
+            // The evaluation runs inside its step, so the journal's duration is the tick's.
+            let tick = try session.step("evaluate \(JournalTime.formatWholeSeconds(time))") { () -> BakeTick in
+                let tick = evaluator.evaluate(at: time, windowStart: start)
                 session.record("evaluation", tick.json)
                 session.record("decision", .string(Self.word(tick.decision)))
+                return tick
             }
+            evaluations += 1
             show(tick, max(0, end.timeIntervalSince(time)))
             if tick.decision == .rollback, let trigger = tick.trigger {
                 return .rollback(trigger, tick: tick, evaluations: evaluations)

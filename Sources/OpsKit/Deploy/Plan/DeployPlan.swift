@@ -135,10 +135,13 @@ package struct DeployPlan: OperationPlan {
             progress.finish("\(trigger.criterion) triggered: not rolling back (--no-auto-rollback)")
             return report
         }
+        // Until the undo is sent, the report counts from now; then from the moment it was sent.
         report.rollbackIssuedAt = session.context.clock.now()
         progress.update("rolling back: \(trigger.summary)")
         do {
-            (report.actions, report.rolledBack) = try rollouts.rollBack(to: point, session: session)
+            let done = try rollouts.rollBack(to: point, session: session)
+            (report.actions, report.rolledBack) = (done.actions, done.rolledBack)
+            report.rollbackIssuedAt = done.issuedAt ?? report.rollbackIssuedAt
             progress.finish(report.rolledBack ? "rolled back" : "rolled back, but the rollback's rollout did not finish")
         } catch {
             report.actions.append("the rollback failed: \(Redactor.redact(String(describing: error)))")

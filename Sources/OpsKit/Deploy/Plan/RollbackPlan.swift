@@ -86,7 +86,9 @@ package struct RollbackPlan: OperationPlan {
             trigger: BakeTrigger(criterion: "manual", summary: "manual rollback: \(reason)", satisfiedAt: clock.now()),
             rollbackPoint: point, rollbackIssuedAt: clock.now(), actions: [], rolledBack: false,
             rollbackCommand: "luminatectl --env \(session.configuration.environmentName.value) rollback" + (deploy.map { " --deploy \($0)" } ?? ""))
-        (report.actions, report.rolledBack) = try rollouts.rollBack(to: point, toRevision: toRevision, session: session)
+        let done = try rollouts.rollBack(to: point, toRevision: toRevision, session: session)
+        (report.actions, report.rolledBack) = (done.actions, done.rolledBack)
+        report.rollbackIssuedAt = done.issuedAt ?? report.rollbackIssuedAt
         session.record("decision", report.json)
         if json {
             context.console.line(JSONValue.object([("operationID", .string(session.id)), ("decision", report.json)]).rendered(pretty: true))

@@ -81,12 +81,19 @@ package struct Rollouts: Sendable {
     /// Returns the cluster to `point`: re-applies each recorded object, and undoes each
     /// Deployment whose template the deploy changed to its recorded revision (a Deployment the
     /// deploy never got to is left alone: undoing it would go one revision too far). Returns
-    /// the workloads to wait for and a line per action.
-    package func restore(_ point: RollbackPoint, toRevision: Int? = nil) throws -> (workloads: [Workload], actions: [String]) {
+    /// the workloads to wait for and a line per action; `issued` is called just before the first
+    /// change is sent (the moment a decision report counts detection up to).
+    package func restore(_ point: RollbackPoint, toRevision: Int? = nil, issued: () -> Void = {}) throws -> (workloads: [Workload], actions: [String]) {
         var actions: [String] = []
         var workloads: [Workload] = []
+        var first = true
+        func issuing() {
+            if first { issued() }
+            first = false
+        }
         for snapshot in point.snapshots {
             let document = Data(snapshot.object.rendered().utf8)
+            issuing()
             _ = try kubectl.inNamespace(snapshot.namespace).apply(manifest: document)
             actions.append("re-applied the recorded \(snapshot.identity)")
             if snapshot.kind == "StatefulSet" || snapshot.kind == "Deployment" {
@@ -104,6 +111,7 @@ package struct Rollouts: Sendable {
                 continue
             }
             let revision = toRevision ?? deployment.revision
+            issuing()
             switch try client.rolloutUndo("deployment", deployment.name, toRevision: revision) {
             case .rolledBack(let message): actions.append("\(message) (to revision \(revision))")
             case .skipped(let message): actions.append(message)
@@ -115,10 +123,14 @@ package struct Rollouts: Sendable {
 
     /// A rollback as two journaled steps, the same for an automatic and a manual one: return to
     /// `point`, then wait for the rollouts that started. Returns what was done, line by line,
-    /// and whether every rollout finished.
-    package func rollBack(to point: RollbackPoint, toRevision: Int? = nil, session: OperationSession) throws -> (actions: [String], rolledBack: Bool) {
+    /// whether every rollout finished, and when the first change of the rollback was sent.
+    package func rollBack(to point: RollbackPoint, toRevision: Int? = nil, session: OperationSession)
+        throws -> (actions: [String], rolledBack: Bool, issuedAt: Date?)
+    {
+        var issuedAt: Date?
         let (workloads, actions) = try session.step("roll back to the rollback point") { () throws -> ([Workload], [String]) in
-            let restored = try restore(point, toRevision: toRevision)
+            let restored = try restore(point, toRevision: toRevision) { issuedAt = session.context.clock.now() }
+            session.record("issuedAt", issuedAt.map { .string(JournalTime.format($0)) } ?? .null)
             session.record("actions", .array(restored.actions.map { .string($0) }))
             return restored
         }
@@ -127,6 +139,6 @@ package struct Rollouts: Sendable {
             session.record("rollouts", .array(results.map { .string($0.summary) }))
             return results
         }
-        return (actions + results.map(\.summary), results.allSatisfy(\.succeeded))
+        return (actions + results.map(\.summary), results.allSatisfy(\.succeeded), issuedAt)
     }
 }

@@ -98,8 +98,9 @@ package struct DeployPlan: OperationPlan {
             let bake = Bake(evaluator: evaluator, duration: options.bake, interval: options.interval,
                             overtime: max(criteria.errorRateFor, criteria.p95LatencyFor))
             let outcome = try bake.run(from: rolledOut, session: session) { tick, remaining in
-                let left = remaining > 0 ? "\(DurationParser.format(remaining.rounded())) left" : "overtime while a metric is above its threshold"
-                progress.update("baking, \(left): \(tick.status)\(Self.decisionSuffix(tick.decision))")
+                let elapsed = DurationParser.format(max(0, tick.time.timeIntervalSince(rolledOut)).rounded())
+                let left = remaining > 0 ? "\(DurationParser.format(remaining.rounded())) left" : "overtime: a metric is above its threshold"
+                progress.update("baking \(elapsed) of \(DurationParser.format(options.bake)) (\(left)): \(tick.status)\(Self.decisionSuffix(tick.decision))")
             }
             switch outcome {
             case .healthy(let evaluations):

@@ -26,12 +26,12 @@ struct SplitMix64: RandomNumberGenerator {
 final class BackupRetentionPropertyTests: XCTestCase {
     typealias F = RetentionFixtures
 
-    /// A random store: backups at random gaps (minutes to days), full or incremental on any
+    /// A random store: backups at random gaps (minutes to days), full or incremental on a recent
     /// earlier backup (now and then on one that is not in the store), some incomplete.
     private func history(_ random: inout SplitMix64) -> (entries: [CatalogueEntry], now: Date) {
         var time = F.time("2026-01-01T00:00:00Z").addingTimeInterval(Double(random.next(below: 365 * 86400)))
         var ids: [String] = []
-        var entries: [CatalogueEntry] = []
+        var backups: [(id: String, incomplete: Bool, base: String?)] = []
         for _ in 0..<(1 + random.next(below: 150)) {
             let gap = switch random.next(below: 10) {
             case 0..<6: 60 * (1 + random.next(below: 90))
@@ -43,9 +43,16 @@ final class BackupRetentionPropertyTests: XCTestCase {
             var base: String?
             if !ids.isEmpty, random.chance(50) { base = ids[ids.count - 1 - random.next(below: min(ids.count, 8))] }
             if random.chance(3) { base = BackupID(time: time.addingTimeInterval(-Double(1 + random.next(below: 90 * 86400)))).text }
-            entries.append(random.chance(12) ? F.incomplete(id, base: base) : F.complete(id, base: base))
+            backups.append((id, random.chance(12), base))
             ids.append(id)
         }
+        // Now and then a manifest names a later backup as its base (a clock stepped back, a
+        // hand-edited manifest), which can close a loop: the order of deletions must follow
+        // the bases, not the times.
+        for index in backups.indices where !backups[index].incomplete && random.chance(4) {
+            backups[index].base = ids[index + random.next(below: ids.count - index)]
+        }
+        let entries = backups.map { $0.incomplete ? F.incomplete($0.id, base: $0.base) : F.complete($0.id, base: $0.base) }
         return (entries.shuffled(using: &random), time.addingTimeInterval(Double(random.next(below: 3 * 86400))))
     }
 

@@ -78,7 +78,7 @@ package struct BackupRetentionPlanner: Sendable {
             // A manifest naming itself as its base is unrestorable, not its own dependency.
             guard let base = chains.base[dependent], base != dependent, present.contains(base) else { continue }
             if reasons[base] == nil { pending.append(base) }
-            reasons[base, default: []].append(.baseOf(dependent))
+            reasons[base, default: []].append(.baseOf(dependent: dependent))
         }
 
         let decisions = entries.map { entry in

@@ -8,7 +8,7 @@ package enum BackupKeepReason: Sendable, Hashable, CustomStringConvertible {
     /// It is the newest complete backup: the recovery point a restore reaches now.
     case newest
     /// A kept backup (`dependent`) is incremental on it, directly.
-    case baseOf(String)
+    case baseOf(dependent: String)
     /// It has no manifest yet and is younger than the incomplete age: it may still be running.
     case mayStillBeRunning
     /// A complete incremental whose base chain is broken (`problem` names the missing link): it

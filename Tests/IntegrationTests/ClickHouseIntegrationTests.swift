@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import OpsKit
+import OpsKitTestSupport
 
 /// The sandbox's ClickHouse as `scripts/sandbox env` describes it. Missing variables fail the
 /// tests: an integration test that passes without a server proves nothing.
@@ -364,17 +365,11 @@ final class ClickHouseIntegrationTests: XCTestCase {
     }
 }
 
-/// Random strings for the literal round trip (SplitMix64, fixed seed).
+/// Random strings for the literal round trip (the shared SplitMix64, fixed seed).
 private struct ClickHouseIntegrationRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func string() -> String {
         let pieces = ["'", "\\", "\"", "`", "\n", "\r", "\t", "\0", "\u{01}", "\u{1B}", "\u{7F}", " ", "a", "Z", "é", "日本", "🙂", "e\u{301}", "\\x41", "''"]
         return (0..<Int(next() % 12)).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined()

@@ -1,21 +1,13 @@
 import Foundation
 import XCTest
 @testable import OpsKit
+import OpsKitTestSupport
 
-/// A reproducible random source (SplitMix64) for the property tests of the ClickHouse clients:
-/// a failure prints its seed, and the same seed replays it.
-struct ClickHouseTestRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// The property tests of the ClickHouse clients draw from the shared seeded generator: a failure
+/// prints its seed, and the same seed replays it.
+typealias ClickHouseTestRandom = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A string mixing the characters SQL escaping cares about with ordinary text, control
     /// characters, non-ASCII letters, emoji and combining marks.
     mutating func sqlishString(maxLength: Int = 40) -> String {

@@ -1,27 +1,6 @@
 import XCTest
 @testable import OpsKit
-
-/// SplitMix64 (Steele, Lea, Flood): a seeded generator, so a failing history is found again
-/// from the seed the failure message prints.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// 0 ..< bound (bound > 0); the modulo bias is irrelevant at these bounds.
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
-
-    /// True with probability `percent` / 100.
-    mutating func chance(_ percent: Int) -> Bool { next(below: 100) < percent }
-}
+import OpsKitTestSupport
 
 final class BackupRetentionPropertyTests: XCTestCase {
     typealias F = RetentionFixtures

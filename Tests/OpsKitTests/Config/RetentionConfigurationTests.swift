@@ -63,6 +63,12 @@ final class RetentionConfigurationTests: XCTestCase {
         XCTAssertNil(c.policySources["retention.backups"], "only incompleteAfter was given under backups")
     }
 
+    func testAGlobOverEveryDatabaseIsQuoted() throws {
+        let r = try load(retention: "tables:\n  \"*.metrics_local\": 7d").policy.retention
+        XCTAssertEqual(r.tables, [TableRetentionRule(pattern: "*.metrics_local", keep: 7 * 86400)])
+        XCTAssertEqual(r.keep(table: "staging.metrics_local"), 7 * 86400)
+    }
+
     func testDefaults() throws {
         let r = try load(retention: "metrics: 30d").policy.retention
         XCTAssertEqual(r.tables, [])

@@ -13,7 +13,37 @@ extension TableRetentionPlan {
         }
     }
 
+    /// The plan as a JSON value: the table, the key, the keep, the totals and every partition.
     package func json() -> JSONValue {
+        .object(headerFields() + [("partitions", .array(partitions.map(Self.json)))])
+    }
+
+    /// `json()` as compact text, written field by field: 100,000 partitions as one `JSONValue`
+    /// tree cost a third more memory, and quoting scalar by scalar most of a second.
+    package func renderedJSON() -> String {
+        var out = JSONValue.object(headerFields()).rendered()
+        out.removeLast()
+        out.reserveCapacity(out.utf8.count + partitions.count * 240)
+        out += ",\"partitions\":["
+        for (index, p) in partitions.enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"id\":" + Self.quote(p.id) + ",\"action\":\"" + p.action.rawValue + "\",\"reason\":" + Self.quote(p.reason)
+            out += ",\"first\":" + (p.days.map { "\"\($0.lowerBound)\"" } ?? "null")
+            out += ",\"last\":" + (p.days.map { "\"\($0.upperBound)\"" } ?? "null")
+            out += ",\"newestRow\":" + (p.newestRow.map(Self.quote) ?? "null")
+            out += ",\"rows\":" + String(p.rows) + ",\"bytes\":" + String(p.bytes) + ",\"shards\":["
+            out += p.shards.map(Self.quote).joined(separator: ",") + "]}"
+        }
+        return out + "]}"
+    }
+
+    /// A JSON string: as is when nothing in it needs escaping (ids, dates, most reasons).
+    private static func quote(_ text: String) -> String {
+        let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        return plain ? "\"" + text + "\"" : JSONValue.quote(text)
+    }
+
+    private func headerFields() -> [(String, JSONValue)] {
         var fields: [(String, JSONValue)] = [
             ("table", .string(table)),
             ("keep", .string(keep.map(DurationParser.format) ?? "forever")),
@@ -37,20 +67,21 @@ extension TableRetentionPlan {
             ("dropBytes", .number(Double(dropBytes))),
             ("dropShare", .number(dropShare)),
         ])))
-        fields.append(("partitions", .array(partitions.map { p in
-            .object([
-                ("id", .string(p.id)),
-                ("action", .string(p.action.rawValue)),
-                ("reason", .string(p.reason)),
-                ("first", p.days.map { .string($0.lowerBound.description) } ?? .null),
-                ("last", p.days.map { .string($0.upperBound.description) } ?? .null),
-                ("newestRow", p.newestRow.map { .string($0) } ?? .null),
-                ("rows", .number(Double(p.rows))),
-                ("bytes", .number(Double(p.bytes))),
-                ("shards", .array(p.shards.map { .string($0) })),
-            ])
-        })))
-        return .object(fields)
+        return fields
+    }
+
+    private static func json(_ p: Partition) -> JSONValue {
+        .object([
+            ("id", .string(p.id)),
+            ("action", .string(p.action.rawValue)),
+            ("reason", .string(p.reason)),
+            ("first", p.days.map { .string($0.lowerBound.description) } ?? .null),
+            ("last", p.days.map { .string($0.upperBound.description) } ?? .null),
+            ("newestRow", p.newestRow.map { .string($0) } ?? .null),
+            ("rows", .number(Double(p.rows))),
+            ("bytes", .number(Double(p.bytes))),
+            ("shards", .array(p.shards.map { .string($0) })),
+        ])
     }
 
     /// A header, one line a partition (oldest first), and the totals.

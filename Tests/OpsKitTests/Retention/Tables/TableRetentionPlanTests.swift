@@ -162,6 +162,10 @@ final class TableRetentionPlanTests: XCTestCase {
             ("first", .string("2026-10-31")), ("last", .string("2026-10-31")), ("newestRow", .string("2026-10-31T23:00Z")),
             ("rows", .number(300)), ("bytes", .number(3000)), ("shards", .array([.string("1"), .string("2")])),
         ]))
+        XCTAssertEqual(plan.renderedJSON(), json.rendered(), "the streamed text is the value's")
+        let odd = TableRetentionPlan(table: "t.a", key: daily, parts: [PartRecord(shard: "s\"1", partitionID: "a\\b\n", maxDate: nil, maxTime: nil, rows: 1, bytes: 1)],
+                                     keep: nil, now: at(2026, 12, 1))
+        XCTAssertEqual(odd.renderedJSON(), odd.json().rendered(), "quotes, backslashes and control characters are escaped")
     }
 
     /// The issue's scale: 100,000 partitions (200,000 parts read from system.parts text) through
@@ -188,5 +192,6 @@ final class TableRetentionPlanTests: XCTestCase {
         XCTAssertEqual(plan.partitions[count - 30].action, .keep)
         XCTAssertTrue(zip(plan.partitions, plan.partitions.dropFirst()).allSatisfy { $0.days!.lowerBound < $1.days!.lowerBound })
         XCTAssertEqual(plan.textLines().count, count + 2)
+        XCTAssertTrue(plan.renderedJSON().hasSuffix(#"{"id":"20261130","action":"keep","reason":"younger than the policy (30d): newest row 2026-11-30T12:00Z","first":"2026-11-30","last":"2026-11-30","newestRow":"2026-11-30T12:00Z","rows":15,"bytes":150,"shards":["1","2"]}]}"#))
     }
 }

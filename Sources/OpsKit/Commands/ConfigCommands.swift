@@ -90,8 +90,13 @@ enum ConfigView {
             policy("policy.recovery.rpo", .string(DurationParser.format(p.recovery.rpo))),
             policy("policy.recovery.rto", .string(DurationParser.format(p.recovery.rto))),
             policy("policy.retention.metrics", p.retention.metrics.map { .string(DurationParser.format($0)) } ?? "forever"),
+        ]
+        rows += tableRetentionRows(p.retention, sources: c.policySources)
+        rows += [
             policy("policy.retention.backups", .string(
                 "hourly \(p.retention.hourlyBackups), daily \(p.retention.dailyBackups), weekly \(p.retention.weeklyBackups), monthly \(p.retention.monthlyBackups)")),
+            Row(key: "policy.retention.backups.incompleteAfter", value: .string(DurationParser.format(p.retention.incompleteBackupsAfter)),
+                source: c.policySources["retention.backups.incompleteAfter"].map { "file \($0)" } ?? "default"),
             policy("policy.deploy.bake", .string(bakeSummary(p.deploy, p.rollback))),
             policy("policy.deploy.interval", .string(DurationParser.format(p.deploy.interval))),
             policy("policy.deploy.statefulSetTimeout", .string(DurationParser.format(p.deploy.statefulSetTimeout))),
@@ -99,6 +104,19 @@ enum ConfigView {
             policy("policy.changeRequestRequired", .bool(p.changeRequestRequired)),
         ]
         return rows
+    }
+
+    /// One row per `policy.retention.tables` pattern as written, or one saying every table keeps
+    /// `policy.retention.metrics`. Sources are looked up exactly: a pattern may end like another key.
+    static func tableRetentionRows(_ retention: RetentionPolicy, sources: [String: SourceMark]) -> [Row] {
+        guard !retention.tables.isEmpty else {
+            return [Row(key: "policy.retention.tables", value: .string("none: every table keeps policy.retention.metrics"), source: "default")]
+        }
+        return retention.tables.map { rule in
+            Row(key: "policy.retention.tables[\(rule.pattern)]",
+                value: .string(rule.keep.map(DurationParser.format) ?? "forever"),
+                source: sources["retention.tables.\(rule.pattern)"].map { "file \($0)" } ?? "default")
+        }
     }
 
     /// The rows whose numbers are ratios, shown as percentages (`maxInconclusive: 1` is a count).

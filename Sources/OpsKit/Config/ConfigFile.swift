@@ -242,20 +242,7 @@ package struct ConfigFile: Sendable, Equatable {
             if let v = r["rto"] { env.policy.recovery.rto = try reader.duration(v, "\(q).rto"); note("recovery.rto", v) }
         }
         if let node = p["retention"] {
-            let q = "\(path).retention"
-            let r = try reader.mapping(node, q, keys: ["metrics", "backups"])
-            if let v = r["metrics"] {
-                env.policy.retention.metrics = v.scalar == "forever" ? nil : try reader.duration(v, "\(q).metrics")
-                note("retention.metrics", v)
-            }
-            if let b = r["backups"] {
-                let f = try reader.mapping(b, "\(q).backups", keys: ["hourly", "daily", "weekly", "monthly"])
-                if let v = f["hourly"] { env.policy.retention.hourlyBackups = try reader.integer(v, "\(q).backups.hourly", atLeast: 0) }
-                if let v = f["daily"] { env.policy.retention.dailyBackups = try reader.integer(v, "\(q).backups.daily", atLeast: 0) }
-                if let v = f["weekly"] { env.policy.retention.weeklyBackups = try reader.integer(v, "\(q).backups.weekly", atLeast: 0) }
-                if let v = f["monthly"] { env.policy.retention.monthlyBackups = try reader.integer(v, "\(q).backups.monthly", atLeast: 0) }
-                note("retention.backups", b)
-            }
+            try parseRetention(node, "\(path).retention", reader, into: &env)
         }
         if let node = p["deploy"] {
             try parseDeploy(node, "\(path).deploy", reader, into: &env)

@@ -152,12 +152,92 @@ package struct RecoveryObjectives: Sendable, Equatable {
 
 /// How long data and backups are kept.
 package struct RetentionPolicy: Sendable, Equatable {
-    /// Raw metrics partitions older than this may be dropped (nil: keep forever).
+    /// Raw metrics partitions older than this may be dropped (nil: keep forever). The keep of
+    /// every table `tables` does not name.
     package var metrics: Double? = 90 * 86400
+    /// `policy.retention.tables`: per table or glob, in the order written. `keep(table:)` picks
+    /// the one that applies.
+    package var tables: [TableRetentionRule] = []
+    /// `policy.retention.backups.incompleteAfter`: a backup started this long ago that never
+    /// finished counts as abandoned (incomplete), not as still running.
+    package var incompleteBackupsAfter: Double = 86400
     package var hourlyBackups = 24
     package var dailyBackups = 7
     package var weeklyBackups = 4
     package var monthlyBackups = 3
 
     package init() {}
+
+    /// The keep for `table` (`database.table`), nil meaning forever. The most specific rule wins:
+    /// an exact name beats any glob; among globs the longest pattern wins (more written
+    /// characters, fewer left to `*`); of equally long globs the one written first. A table no
+    /// rule matches keeps `metrics`.
+    package func keep(table: String) -> Double? {
+        var best: TableRetentionRule?
+        for rule in tables where rule.matches(table) {
+            guard let current = best else { best = rule; continue }
+            if rule.isExact && !current.isExact { best = rule; continue }
+            if !current.isExact && !rule.isExact && rule.pattern.utf8.count > current.pattern.utf8.count { best = rule }
+        }
+        return best.map(\.keep) ?? metrics
+    }
+}
+
+/// One `policy.retention.tables` entry: `luminate.metrics_local: 30d`, `luminate.*_1m: forever`.
+/// A pattern is `database.table`; `*` in either part matches any run of characters within that
+/// part, never across the dot (`luminate.*` is every table of luminate, `*.metrics` the metrics
+/// table of every database).
+package struct TableRetentionRule: Sendable, Equatable {
+    package var pattern: String
+    /// Nil: forever.
+    package var keep: Double?
+
+    package init(pattern: String, keep: Double?) {
+        self.pattern = pattern
+        self.keep = keep
+    }
+
+    package var isExact: Bool { !pattern.contains("*") }
+
+    /// Letters, digits and `_` (ClickHouse's bare identifiers) and `*`, two non-empty parts.
+    package static func problem(with pattern: String) -> String? {
+        let parts = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2 else {
+            return "expected database.table (a glob may use * within a part), found '\(pattern)'"
+        }
+        guard parts.allSatisfy({ !$0.isEmpty }) else { return "'\(pattern)' has an empty database or table part" }
+        if let bad = pattern.unicodeScalars.first(where: { !($0 == "." || $0 == "*" || $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)) }) {
+            return "'\(pattern)' holds '\(bad)': a pattern is letters, digits, _ and *, with * matching within a name part"
+        }
+        return nil
+    }
+
+    /// Whether `table` (`database.table`) is one this rule names.
+    package func matches(_ table: String) -> Bool {
+        let want = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        let have = table.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard want.count == 2, have.count == 2 else { return false }
+        return Self.glob(Array(want[0].utf8), Array(have[0].utf8)) && Self.glob(Array(want[1].utf8), Array(have[1].utf8))
+    }
+
+    /// `*` matches any run of characters; everything else matches itself. Greedy with one
+    /// backtrack point, linear in practice.
+    private static func glob(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
+        let star = UInt8(ascii: "*")
+        var p = 0, t = 0
+        var starAt = -1, resumeAt = 0
+        while t < text.count {
+            if p < pattern.count, pattern[p] != star, pattern[p] == text[t] {
+                p += 1; t += 1
+            } else if p < pattern.count, pattern[p] == star {
+                starAt = p; resumeAt = t; p += 1
+            } else if starAt >= 0 {
+                p = starAt + 1; resumeAt += 1; t = resumeAt
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == star { p += 1 }
+        return p == pattern.count
+    }
 }

@@ -195,49 +195,51 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(output.stdout, """
             Configuration file: \(file)
 
-            KEY                               VALUE                                                     SOURCE
-            environment                       staging                                                   file \(file):1:21
-            kubernetes.context                ctx-flag                                                  flag --context
-            kubernetes.namespace              luminate-staging                                          file \(file):6:18
-            kubernetes.kubeconfig             -                                                         not set
-            clickhouse.url                    https://ch.staging.example:8443                           file \(file):8:12
-            clickhouse.native                 -                                                         not set
-            clickhouse.user                   ops                                                       file \(file):9:13
-            clickhouse.password               from env STAGING_CH_PASSWORD (set)                        file \(file):11:14
-            clickhouse.cluster                luminate                                                  default
-            clickhouse.database               luminate                                                  default
-            prometheus.url                    https://prom.staging.example                              file \(file):13:12
-            pushgateway.url                   -                                                         not set
-            backup.store                      -                                                         not set
-            backup.disk                       backups                                                   default
-            backup.diskPath                   luminate/                                                 default
-            backup.engine                     auto                                                      default
-            backup.tables                     every table of the database                               default
-            tls.caFile                        -                                                         not set
-            tls.verify                        true                                                      default
-            journal.path                      -                                                         not set
-            journal.mirror                    off                                                       default
-            policy.maintenanceWindows[0]      weekly: every saturday 02:00-04:00 UTC, admits minor      default
-            policy.maintenanceWindows[1]      monthly: first sunday of the month 02:00-06:00 UTC, admits major  default
-            policy.rollback.errorRate.above   2%                                                        file \(file):16:28
-            policy.rollback.errorRate.for     3m                                                        file \(file):16:37
-            policy.rollback.p95Latency.above  500ms                                                     default
-            policy.rollback.p95Latency.for    10m                                                       default
-            policy.rollback.maxInconclusive   10                                                        default
-            policy.rollback.corruption        built-in probes                                           default
-            policy.rollback.security.command  not configured                                            default
-            policy.scaling.storage            70%                                                       default
-            policy.scaling.cpu                70%                                                       default
-            policy.scaling.memory             80%                                                       default
-            policy.recovery.rpo               30m                                                       file \(file):18:14
-            policy.recovery.rto               4h                                                        default
-            policy.retention.metrics          90d                                                       default
-            policy.retention.backups          hourly 24, daily 7, weekly 4, monthly 3                   default
-            policy.deploy.bake                10m                                                       default
-            policy.deploy.interval            30s                                                       default
-            policy.deploy.statefulSetTimeout  30m                                                       default
-            policy.deploy.nonSemverTags       major                                                     default
-            policy.changeRequestRequired      false                                                     default
+            KEY                                       VALUE                                                     SOURCE
+            environment                               staging                                                   file \(file):1:21
+            kubernetes.context                        ctx-flag                                                  flag --context
+            kubernetes.namespace                      luminate-staging                                          file \(file):6:18
+            kubernetes.kubeconfig                     -                                                         not set
+            clickhouse.url                            https://ch.staging.example:8443                           file \(file):8:12
+            clickhouse.native                         -                                                         not set
+            clickhouse.user                           ops                                                       file \(file):9:13
+            clickhouse.password                       from env STAGING_CH_PASSWORD (set)                        file \(file):11:14
+            clickhouse.cluster                        luminate                                                  default
+            clickhouse.database                       luminate                                                  default
+            prometheus.url                            https://prom.staging.example                              file \(file):13:12
+            pushgateway.url                           -                                                         not set
+            backup.store                              -                                                         not set
+            backup.disk                               backups                                                   default
+            backup.diskPath                           luminate/                                                 default
+            backup.engine                             auto                                                      default
+            backup.tables                             every table of the database                               default
+            tls.caFile                                -                                                         not set
+            tls.verify                                true                                                      default
+            journal.path                              -                                                         not set
+            journal.mirror                            off                                                       default
+            policy.maintenanceWindows[0]              weekly: every saturday 02:00-04:00 UTC, admits minor      default
+            policy.maintenanceWindows[1]              monthly: first sunday of the month 02:00-06:00 UTC, admits major  default
+            policy.rollback.errorRate.above           2%                                                        file \(file):16:28
+            policy.rollback.errorRate.for             3m                                                        file \(file):16:37
+            policy.rollback.p95Latency.above          500ms                                                     default
+            policy.rollback.p95Latency.for            10m                                                       default
+            policy.rollback.maxInconclusive           10                                                        default
+            policy.rollback.corruption                built-in probes                                           default
+            policy.rollback.security.command          not configured                                            default
+            policy.scaling.storage                    70%                                                       default
+            policy.scaling.cpu                        70%                                                       default
+            policy.scaling.memory                     80%                                                       default
+            policy.recovery.rpo                       30m                                                       file \(file):18:14
+            policy.recovery.rto                       4h                                                        default
+            policy.retention.metrics                  90d                                                       default
+            policy.retention.tables                   none: every table keeps policy.retention.metrics          default
+            policy.retention.backups                  hourly 24, daily 7, weekly 4, monthly 3                   default
+            policy.retention.backups.incompleteAfter  1d                                                        default
+            policy.deploy.bake                        10m                                                       default
+            policy.deploy.interval                    30s                                                       default
+            policy.deploy.statefulSetTimeout          30m                                                       default
+            policy.deploy.nonSemverTags               major                                                     default
+            policy.changeRequestRequired              false                                                     default
 
             """)
         XCTAssertFalse(output.stdout.contains("pw-value-123"))

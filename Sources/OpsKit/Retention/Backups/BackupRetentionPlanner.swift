@@ -30,11 +30,12 @@ package struct BackupRetentionPlanner: Sendable {
     /// any backup of the cluster takes, and short enough that a failed one is cleared the next day.
     package var incompleteMaxAge: Double
 
-    package static let defaultIncompleteMaxAge: Double = 24 * 3600
+    package static let defaultIncompleteMaxAge: Double = RetentionPolicy().incompleteBackupsAfter
 
-    package init(policy: RetentionPolicy, incompleteMaxAge: Double = BackupRetentionPlanner.defaultIncompleteMaxAge) {
+    /// `incompleteMaxAge` defaults to the policy's `policy.retention.backups.incompleteAfter`.
+    package init(policy: RetentionPolicy, incompleteMaxAge: Double? = nil) {
         self.policy = policy
-        self.incompleteMaxAge = incompleteMaxAge
+        self.incompleteMaxAge = incompleteMaxAge ?? policy.incompleteBackupsAfter
     }
 
     /// The plan for `entries` (a catalogue's, in any order; ids unique) at `now`.

@@ -57,8 +57,8 @@ enum DeployFixtures {
         let set = set(image: image)
         let diff = DiffSummary(changes: [DiffSummary.Change(
             identity: "Deployment/luminate/luminate", kind: "Deployment", name: "luminate", namespace: "luminate",
-            created: false, added: 1, removed: 1, text: "")], text: "")
-        let gate = PolicyGateCheck(size: .minor, reasons: [], lines: ["inside the weekly window"], json: .object([]), refusal: nil, emergency: nil)
+            created: false, added: 1, removed: 1)], text: "")
+        let gate = PolicyGateCheck(size: .minor, lines: ["inside the weekly window"], json: .object([]), refusal: nil, emergency: nil)
         let report = ChecklistReport(environment: "default", generatedAt: Date(timeIntervalSince1970: 0), staticMode: true, liveMode: false,
                                      strict: false, waiversUsed: true, manifestSources: [], results: [], wallSeconds: 0)
         var rpo = RPOGuard()

@@ -23,9 +23,8 @@ package struct Bake: Sendable {
 
     package enum Outcome: Sendable {
         case healthy(evaluations: Int)
-        /// `tick` is the evaluation that decided.
-        case rollback(BakeTrigger, tick: BakeTick, evaluations: Int)
-        case interrupted(evaluations: Int)
+        case rollback(BakeTrigger)
+        case interrupted
     }
 
     /// The evaluation times of a bake that starts at `start` (`extra` seconds beyond the bake).
@@ -41,7 +40,7 @@ package struct Bake: Sendable {
         for time in schedule(from: start, extra: overtime) {
             let wait = time.timeIntervalSince(context.clock.now())
             if wait > 0 { context.clock.sleep(seconds: wait, interrupt: context.interrupt) }
-            if context.interrupt.isSet { return .interrupted(evaluations: evaluations) }
+            if context.interrupt.isSet { return .interrupted }
             // A late evaluation (the previous one ran long) is skipped rather than run in a burst.
             if context.clock.now().timeIntervalSince(time) >= interval { continue }
             // The evaluation runs inside its step, so the journal's duration is the tick's.
@@ -54,7 +53,7 @@ package struct Bake: Sendable {
             evaluations += 1
             show(tick, max(0, end.timeIntervalSince(time)))
             if tick.decision == .rollback, let trigger = tick.trigger {
-                return .rollback(trigger, tick: tick, evaluations: evaluations)
+                return .rollback(trigger)
             }
             if time >= end, !tick.pending { break }
         }

@@ -32,17 +32,15 @@ package struct BakeTick: Sendable {
     /// A metric is above its threshold without having been so for its whole window yet: the
     /// change is not healthy yet, whatever the clock says.
     package var pending: Bool
-    package var seconds: Double
 
     package init(time: Date, decision: Decision, status: String, json: JSONValue, trigger: BakeTrigger? = nil,
-                 pending: Bool = false, seconds: Double = 0) {
+                 pending: Bool = false) {
         self.time = time
         self.decision = decision
         self.status = status
         self.json = json
         self.trigger = trigger
         self.pending = pending
-        self.seconds = seconds
     }
 }
 

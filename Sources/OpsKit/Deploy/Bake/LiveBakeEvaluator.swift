@@ -15,7 +15,6 @@ package struct LiveBakeEvaluator: BakeEvaluating {
     }
 
     package func evaluate(at time: Date, windowStart: Date) -> BakeTick {
-        let started = Date()
         let tick: AnalysisTick
         do {
             tick = try evaluator.evaluate(at: time, windowStart: windowStart)
@@ -23,11 +22,11 @@ package struct LiveBakeEvaluator: BakeEvaluating {
             // Only Ctrl-C ends an evaluation early; the bake sees the interrupt and stops.
             return BakeTick(time: time, decision: .inconclusive(consecutive: 0), status: "interrupted", json: .null)
         }
-        return Self.bakeTick(tick, metrics: evaluator.metrics, seconds: Date().timeIntervalSince(started))
+        return Self.bakeTick(tick, metrics: evaluator.metrics)
     }
 
     /// An analysis tick in the bake's terms.
-    package static func bakeTick(_ tick: AnalysisTick, metrics: [MetricCriterion], seconds: Double) -> BakeTick {
+    package static func bakeTick(_ tick: AnalysisTick, metrics: [MetricCriterion]) -> BakeTick {
         let decision: BakeTick.Decision
         switch tick.verdict {
         case .healthy: decision = .healthy
@@ -60,6 +59,6 @@ package struct LiveBakeEvaluator: BakeEvaluating {
             guard let result = tick.criterion(metric.id), result.verdict == .clear, let latest = result.evaluation?.latest else { return false }
             return latest > metric.rule.threshold
         }
-        return BakeTick(time: tick.at, decision: decision, status: status, json: tick.json, trigger: trigger, pending: pending, seconds: seconds)
+        return BakeTick(time: tick.at, decision: decision, status: status, json: tick.json, trigger: trigger, pending: pending)
     }
 }

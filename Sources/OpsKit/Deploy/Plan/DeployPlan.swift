@@ -109,7 +109,7 @@ package struct DeployPlan: OperationPlan {
             case .interrupted:
                 progress.finish("interrupted: stopped watching")
                 throw DeployWatchInterrupted(rollbackCommand: command)
-            case .rollback(let trigger, _, _):
+            case .rollback(let trigger):
                 return finish(.rolledBack, session: session, report: rollBack(trigger, point: point, session: session, progress: progress))
             }
         } catch let error where context.interrupt.isSet && !(error is DeployWatchInterrupted) {

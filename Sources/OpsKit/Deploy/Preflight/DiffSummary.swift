@@ -15,8 +15,6 @@ package struct DiffSummary: Sendable, Equatable {
         package var created: Bool
         package var added: Int
         package var removed: Int
-        /// The diff text of this object alone.
-        package var text: String
 
         package var summary: String {
             created ? "\(identity): new (\(added) lines)" : "\(identity): +\(added) -\(removed) lines"
@@ -42,13 +40,10 @@ package struct DiffSummary: Sendable, Equatable {
         }
         var changes: [Change] = []
         var current: Change?
-        var lines: [Substring] = []
         func close() {
-            guard var change = current else { return }
-            change.text = lines.joined(separator: "\n") + "\n"
+            guard let change = current else { return }
             changes.append(change)
             current = nil
-            lines = []
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("diff ") {
@@ -57,12 +52,10 @@ package struct DiffSummary: Sendable, Equatable {
                 let object = byFile[file]
                 current = Change(
                     identity: object?.identity ?? file, kind: object?.kind ?? file, name: object?.name ?? file,
-                    namespace: object?.namespace, created: false, added: 0, removed: 0, text: "")
-                lines.append(line)
+                    namespace: object?.namespace, created: false, added: 0, removed: 0)
                 continue
             }
             guard current != nil else { continue }
-            lines.append(line)
             if line.hasPrefix("+++") || line.hasPrefix("---") { continue }
             if line.hasPrefix("@@ -0,0 ") { current?.created = true }
             // The generation kubectl's merged object carries is not a change anyone made.

@@ -5,8 +5,6 @@ import Foundation
 /// it, an approved emergency, or refused naming the next window.
 package struct PolicyGateCheck: Sendable {
     package var size: ChangeSize
-    /// Why the change has that size, per image.
-    package var reasons: [String]
     package var lines: [String]
     package var json: JSONValue
     package var refusal: (any OperatorError & Sendable)?
@@ -17,11 +15,10 @@ package struct PolicyGateCheck: Sendable {
 
     package var admitted: Bool { refusal == nil }
 
-    package init(size: ChangeSize, reasons: [String], lines: [String], json: JSONValue,
+    package init(size: ChangeSize, lines: [String], json: JSONValue,
                  refusal: (any OperatorError & Sendable)?, emergency: EmergencyApproval?, window: String = "") {
         self.window = window
         self.size = size
-        self.reasons = reasons
         self.lines = lines
         self.json = json
         self.refusal = refusal
@@ -46,7 +43,7 @@ package struct PolicyGateCheck: Sendable {
                 ?? "no configured window admits a \(classification.size.rawValue) change (policy.maintenanceWindows)"
         }
         return PolicyGateCheck(
-            size: classification.size, reasons: classification.reasons, lines: verdict.lines, json: verdict.json,
+            size: classification.size, lines: verdict.lines, json: verdict.json,
             refusal: verdict.refusal, emergency: verdict.usedEmergency ? options.emergency : nil, window: window)
     }
 }

@@ -301,7 +301,7 @@ class ProductionManifestTests(unittest.TestCase):
             self.assertIn("--wait-lock", pod["containers"][0]["args"])
             volumes = {v["name"]: v for v in pod["volumes"]}
             self.assertTrue(volumes["config"]["configMap"]["name"].startswith("luminatectl-config"))
-        # The exact commands the jobs run: retention confirms with --yes (no terminal in a Job)
+        # The exact command the retention job runs: it confirms with --yes (no terminal in a Job)
         # and never forces past its safety checks.
         container = lambda job: job["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
         self.assertEqual(container(retention)["args"], ["retention", "apply", "--yes", "--wait-lock", "30m"])
